@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bluelamp.detect.engine import Engine
+from bluelamp.errors import BluelampError, Location, RecordError
+from bluelamp.sources.base import Chunk
+from bluelamp.store.lake import Lake
+
+from .helpers import CountingDetector, at, dns
+
+
+def counts(findings: list) -> list[tuple[dt.datetime, int]]:
+    return [(f.first_seen, f.count) for f in findings]
+
+
+def test_windows_are_epoch_aligned_and_boundaries_exact() -> None:
+    # rows exactly on the hour belong to the window that starts there
+    table = dns([{"ts": at(m), "client": "a"} for m in (0, 59.99, 60, 119, 120)])
+    engine = Engine([CountingDetector()], grace=dt.timedelta(0))
+    closed = engine.process(table)
+    assert counts(closed) == [(at(0), 2), (at(60), 2)]
+    assert counts(engine.flush()) == [(at(120), 1)]
+    assert engine.metrics.windows_closed == 3
+
+
+def test_window_start_is_utc_epoch_aligned_even_off_hour() -> None:
+    table = dns([{"ts": at(17), "client": "a"}])
+    engine = Engine([CountingDetector(window=dt.timedelta(minutes=10))])
+    engine.process(table)
+    assert counts(engine.flush()) == [(at(10), 1)]
+
+
+def test_detectors_see_only_their_columns() -> None:
+    det = CountingDetector()
+    engine = Engine([det])
+    engine.process(dns([{"ts": at(1), "client": "a", "qname": "x.example"}]))
+    engine.flush()
+    assert det.seen_columns == {("ts", "client")}
+
+
+def test_unsorted_batch_is_split_per_window() -> None:
+    table = dns([{"ts": at(m), "client": "a"} for m in (130, 5, 70, 6, 71, 72)])
+    engine = Engine([CountingDetector()])
+    found = engine.process(table) + engine.flush()
+    assert counts(found) == [(at(0), 2), (at(60), 3), (at(120), 1)]
+
+
+def test_late_rows_are_counted_not_analysed() -> None:
+    engine = Engine([CountingDetector()], grace=dt.timedelta(seconds=30))
+    engine.process(dns([{"ts": at(10), "client": "a"}]))
+    # inside the grace period: window 0 is still open
+    engine.process(dns([{"ts": at(60, 20), "client": "a"}, {"ts": at(59), "client": "a"}]))
+    assert engine.metrics.late_rows == 0
+    closed = engine.process(dns([{"ts": at(61), "client": "a"}]))
+    assert counts(closed) == [(at(0), 2)]
+    engine.process(dns([{"ts": at(30), "client": "a"}, {"ts": at(62), "client": "b"}]))
+    assert engine.metrics.late_rows == 1
+    assert counts(engine.flush()) == [(at(60), 3)]
+    assert engine.metrics.rows == 6
+
+
+def test_windows_of_different_lengths_close_independently() -> None:
+    hourly, short = CountingDetector("hourly"), CountingDetector("short", dt.timedelta(minutes=5))
+    engine = Engine([hourly, short], grace=dt.timedelta(0))
+    found = engine.process(dns([{"ts": at(m), "client": "a"} for m in (1, 2, 6, 11)]))
+    assert [(f.detector, f.count) for f in found] == [("short", 2), ("short", 1)]
+    found = engine.flush()
+    assert sorted((f.detector, f.count) for f in found) == [("hourly", 4), ("short", 1)]
+
+
+def test_errors_and_metrics_are_counted() -> None:
+    err = RecordError(Location("f.log", line=3), "bad")
+    engine = Engine([CountingDetector()])
+    engine.process(Chunk(dns([{"ts": at(1), "client": "a"}]).to_batches()[0], [err, err]))
+    engine.process(Chunk(None, [err]))
+    m = engine.metrics.to_dict(now=at(61))
+    assert (m["rows"], m["errors"]) == (1, 3)
+    assert m["lag_seconds"] == 3600.0
+    assert "count" in m["detector_seconds"]
+
+
+def test_open_windows_are_bounded() -> None:
+    engine = Engine([CountingDetector()], max_open_windows=3, grace=dt.timedelta(days=30))
+    table = dns([{"ts": at(60 * h), "client": "a"} for h in (5, 4, 3, 2, 1, 0)])
+    early = engine.process(table)
+    assert engine.open_windows == 3
+    assert len(early) == 3  # closed early to bound memory, returned, not lost
+    assert len(engine.flush()) == 3
+
+
+def test_duplicate_names_rejected() -> None:
+    with pytest.raises(ValueError):
+        Engine([CountingDetector(), CountingDetector()])
+
+
+def test_findings_and_observations_go_to_the_lake(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    engine = Engine([CountingDetector()], lake=lake)
+    engine.process(dns([{"ts": at(m), "client": "a"} for m in (1, 2, 70)]))
+    engine.flush()
+    assert lake.query("SELECT count(*) AS n FROM dns").column("n").to_pylist() == [3]
+    assert sorted(lake.read("finding").column("count").to_pylist()) == [1, 2]
+
+
+def test_checkpoint_resume_skips_closed_windows(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "ckpt.json"
+    rows = dns([{"ts": at(m), "client": "a"} for m in (1, 2, 61, 62, 121)])
+    first = Engine([CountingDetector()], checkpoint=path, grace=dt.timedelta(0))
+    assert counts(first.process(rows)) == [(at(0), 2), (at(60), 2)]
+    first.save_checkpoint()  # crash here: window 120 was open, not emitted
+    second = Engine([CountingDetector()], checkpoint=path, grace=dt.timedelta(0))
+    assert second.metrics.rows == 5
+    # the input is replayed from the start: closed windows are skipped, not duplicated
+    found = second.process(rows) + second.flush()
+    assert counts(found) == [(at(120), 1)]
+    assert second.metrics.skipped_rows == 4
+    assert second.metrics.late_rows == 0
+
+
+def test_checkpoint_file_is_atomic_and_validated(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.json"
+    engine = Engine([CountingDetector()], checkpoint=path)
+    engine.save_checkpoint()
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.json"]
+    path.write_text("{not json")
+    with pytest.raises(BluelampError, match="unreadable checkpoint"):
+        Engine([CountingDetector()], checkpoint=path)
