@@ -1,0 +1,123 @@
+"""Helpers shared by the line-oriented readers (zeek, zeek-json, bind, csv, ndjson).
+
+`iter_line_blocks` cuts a byte stream into large blocks of whole lines so that readers can
+hand each block to a vectorised parser, while keeping track of line numbers for errors.
+`ErrorLog` collects located errors for one file and caps how many are kept, so that a file
+of pure garbage cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+
+from bluelamp.errors import Location, RecordError
+
+BLOCK_BYTES = 8 << 20
+MAX_LINE_BYTES = 1 << 20
+MAX_ERRORS_PER_FILE = 10_000
+SAMPLE_CHARS = 120
+
+
+@dataclass
+class LineBlock:
+    """Whole lines (ending in a newline) and the number of the first one (1-based)."""
+
+    first_line: int
+    data: bytes
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def iter_line_blocks(stream: BinaryIO, source: str, *, block_bytes: int = BLOCK_BYTES,
+                     max_line: int = MAX_LINE_BYTES) -> Iterator[LineBlock]:
+    """Yield blocks of whole lines. A line longer than `max_line` bytes without a newline is
+    skipped and reported (it cannot be a DNS log record), the lines around it are kept."""
+    line_no = 1          # number of the first line in `carry`
+    carry = b""
+    skipping = False     # inside an over-long line whose error was already reported
+    while True:
+        data = stream.read(block_bytes)
+        if not data:
+            break
+        if skipping:
+            nl = data.find(b"\n")
+            if nl < 0:
+                continue
+            data, skipping, line_no = data[nl + 1:], False, line_no + 1
+        buf = carry + data
+        cut = buf.rfind(b"\n")
+        block, carry = (buf[:cut + 1], buf[cut + 1:]) if cut >= 0 else (b"", buf)
+        errors: list[RecordError] = []
+        tail_line = line_no + block.count(b"\n")
+        if len(carry) > max_line:
+            errors.append(too_long(source, tail_line, carry))
+            carry, skipping = b"", True
+        if block or errors:
+            yield LineBlock(line_no, block, errors)
+        line_no = tail_line
+    if carry:
+        yield LineBlock(line_no, carry + b"\n")
+
+
+def too_long(source: str, line: int, text: bytes) -> RecordError:
+    return RecordError(Location(source, line=line),
+                       f"line is longer than {MAX_LINE_BYTES} bytes; skipped", sample(text))
+
+
+def sample(text: bytes | str) -> str:
+    """A short printable excerpt of a bad record for an error message."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "backslashreplace")
+    return text[:SAMPLE_CHARS]
+
+
+def split_lines(block: bytes) -> list[bytes]:
+    """The lines of a block, without newlines and without a final empty element."""
+    lines = block.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+@dataclass
+class ErrorLog:
+    """Located errors of one input, capped at `limit`; the overflow is counted and reported
+    once by `summary()`."""
+
+    source: str
+    limit: int = MAX_ERRORS_PER_FILE
+    kept: int = 0
+    dropped: int = 0
+    first_dropped: int | None = None
+
+    def admit(self, errors: list[RecordError]) -> list[RecordError]:
+        room = max(0, self.limit - self.kept)
+        admitted = errors[:room]
+        self.kept += len(admitted)
+        if len(errors) > room:
+            if self.first_dropped is None:
+                self.first_dropped = errors[room].location.line
+            self.dropped += len(errors) - room
+        return admitted
+
+    def summary(self) -> list[RecordError]:
+        if not self.dropped:
+            return []
+        return [RecordError(Location(self.source, line=self.first_dropped),
+                            f"{self.dropped} more bad records from here on were not listed "
+                            f"(at most {self.limit} errors are listed per file)")]
+
+
+def row_errors(source: str, lines: np.ndarray, bad: np.ndarray, message: str,
+               field_name: str | None, values: list[object] | None = None) -> list[RecordError]:
+    """One error per bad row: `lines[i]` is the line of row i, `bad` a boolean mask."""
+    idx = np.flatnonzero(bad)
+    out = []
+    for k, i in enumerate(idx):
+        text = None if values is None else sample(str(values[k]))
+        out.append(RecordError(Location(source, line=int(lines[i]), field=field_name), message,
+                               text))
+    return out
