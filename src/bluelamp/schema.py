@@ -250,6 +250,10 @@ EVENT = RecordSchema(
         Field("tlp", pa.string(), "Traffic Light Protocol 2.0 level."),
         Field("raw_ref", pa.string(), "Location of the raw record: file and line, or URL."),
         Field("extra", pa.string(), "JSON object with feed fields that have no column here."),
+        Field("count", pa.int64(), "Times this event (this id) was seen within its "
+              "aggregation window; 1 for a single sighting."),
+        Field("time_last_seen", TIMESTAMP, "Last time this event (this id) was seen within "
+              "its aggregation window."),
     ),
 )
 
