@@ -1,0 +1,305 @@
+"""dnstap (Frame Streams of protobuf `dnstap.Dnstap`) → `dns` rows.
+
+Mapping (also in docs/formats.md, section "dnstap"):
+
+* One row per DNS transaction as the server saw it from its clients. The query/response
+  pairs that face clients become rows: CLIENT_* (a recursive resolver), AUTH_* (an
+  authoritative server), STUB_* and TOOL_* (a stub or a tool such as kdig). The resolver's
+  own upstream traffic (RESOLVER_*, FORWARDER_*) and dynamic updates (UPDATE_*) are not
+  client lookups and are skipped (counted in `DnstapDecoder.skipped`).
+* A response row carries the transaction: question, rcode, answers and TTL from
+  `response_message`. A query whose response is also in the stream (same client address,
+  port, DNS id, qname and qtype, within this batch or the next) is dropped so nothing is
+  counted twice; a query without a response becomes a row with null rcode/answers.
+* ts = query_time when present, else the matched query's time, else response_time.
+  client/client_port = query_address/query_port; server = response_address;
+  transport from socket_protocol (DNSCrypt counts as its udp/tcp carrier);
+  sensor = identity; response_size = length of response_message.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bluelamp.errors import Location, RecordError
+from bluelamp.schema import DNS
+from bluelamp.sources import protowire
+from bluelamp.sources.base import Chunk
+from bluelamp.sources.dnswire import decode_messages, ipv4_text
+from bluelamp.sources.fstrm import (
+    CONTENT_TYPE_DNSTAP,
+    ControlType,
+    FrameBatch,
+    FrameError,
+    read_frames,
+    scan,
+)
+
+I64 = np.int64
+QUERY_TYPES = (1, 5, 9, 11)
+RESPONSE_TYPES = (2, 6, 10, 12)
+TRANSPORTS = ("", "udp", "tcp", "dot", "doh", "udp", "tcp", "doq")
+# Dnstap envelope and Message field numbers (see dnstap.proto next to this file)
+D_IDENTITY, D_MESSAGE, D_TYPE = 1, 14, 15
+(M_TYPE, M_PROTO, M_QADDR, M_RADDR, M_QPORT, M_QSEC, M_QNSEC, M_QMSG, M_RSEC, M_RNSEC,
+ M_RMSG) = (1, 3, 4, 5, 6, 8, 9, 10, 12, 13, 14)
+_MSG_FIELDS = (M_TYPE, M_PROTO, M_QADDR, M_RADDR, M_QPORT, M_QSEC, M_QNSEC, M_QMSG, M_RSEC,
+               M_RNSEC, M_RMSG)
+KEY = "_pair_key"
+KIND = "_is_query"
+HAS_QTIME = "_has_qtime"
+
+
+@dataclass
+class Decoded:
+    """Rows decoded from one batch of frames (DNS columns plus pairing helpers), and
+    errors as (frame index, reason)."""
+
+    table: pa.Table
+    errors: list[tuple[int, str]]
+    skipped: int = 0
+
+
+def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray, *,
+                  default_ts_us: int | None = None) -> Decoded:
+    """Decode dnstap payloads `data[starts[i]:ends[i]]` in bulk."""
+    buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+    if not buf.size:
+        buf = np.zeros(1, np.uint8)
+    env = protowire.decode(buf, starts, ends, (D_IDENTITY, D_MESSAGE, D_TYPE))
+    msg = env.fields[D_MESSAGE]
+    reasons = env.reason.copy()
+    bad_env = env.ok & ~(msg.present & (env.fields[D_TYPE].value == 1))
+    reasons[bad_env] = "not a dnstap MESSAGE payload (type or message field missing)"
+    ok = env.ok & ~bad_env
+    mf = protowire.decode(buf, np.where(ok, msg.start, 0), np.where(ok, msg.end, 0),
+                          _MSG_FIELDS)
+    reasons[ok & ~mf.ok] = mf.reason[ok & ~mf.ok]
+    ok &= mf.ok
+    f = mf.fields
+    mtype = f[M_TYPE].value.astype(I64)
+    is_q = np.isin(mtype, QUERY_TYPES)
+    is_r = np.isin(mtype, RESPONSE_TYPES)
+    wanted = ok & (is_q | is_r)
+    skipped = int((ok & ~wanted).sum())
+    dns_col = np.where(is_r, M_RMSG, M_QMSG)
+    has_dns = np.where(is_r, f[M_RMSG].present, f[M_QMSG].present)
+    reasons[wanted & ~has_dns] = "dnstap message carries no DNS message"
+    rows = np.flatnonzero(wanted & has_dns)
+    d_start = np.where(dns_col == M_RMSG, f[M_RMSG].start, f[M_QMSG].start)[rows]
+    d_end = np.where(dns_col == M_RMSG, f[M_RMSG].end, f[M_QMSG].end)[rows]
+    dec = decode_messages(buf, d_start, d_end)
+    good = np.ones(rows.size, bool)
+    for i, why in dec.errors:
+        good[i] = False
+        reasons[rows[i]] = f"DNS message: {why}"
+    ts, has_ts = _timestamps(f, rows, default_ts_us)
+    reasons[rows[good & ~has_ts]] = "no query_time or response_time"
+    good &= has_ts
+    cols = {
+        "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+        "client": _addresses(buf, f[M_QADDR], rows),
+        "client_port": pa.array(f[M_QPORT].value[rows].astype(np.uint16), pa.uint16(),
+                                mask=~f[M_QPORT].present[rows]),
+        "server": _addresses(buf, f[M_RADDR], rows),
+        "qname": dec.qname, "qtype": dec.qtype, "rcode": dec.rcode,
+        "answers": dec.answers, "ttl": dec.ttl,
+        "response_size": pa.array(dec.size.to_numpy(zero_copy_only=False), pa.uint32(),
+                                  mask=~is_r[rows]),
+        "transport": _transport(f[M_PROTO], rows),
+        "sensor": _strings(buf, env.fields[D_IDENTITY], rows),
+    }
+    table = DNS.conform(pa.table(cols))
+    table = table.append_column(KIND, pa.array(is_q[rows]))
+    table = table.append_column(HAS_QTIME, pa.array(f[M_QSEC].present[rows]))
+    table = table.append_column(KEY, _pair_keys(buf, d_start, table))
+    table = table.filter(pa.array(good))
+    errors = [(int(i), str(reasons[i])) for i in np.flatnonzero(reasons != None)]  # noqa: E711
+    return Decoded(table, errors, skipped)
+
+
+def _timestamps(f: dict[int, protowire.FieldColumn], rows: np.ndarray,
+                default_ts_us: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def us(sec: int, nsec: int) -> np.ndarray:
+        return (f[sec].value[rows].astype(I64) * 1_000_000
+                + f[nsec].value[rows].astype(I64) // 1000)
+
+    q, r = f[M_QSEC].present[rows], f[M_RSEC].present[rows]
+    ts = np.where(q, us(M_QSEC, M_QNSEC), us(M_RSEC, M_RNSEC))
+    has = q | r
+    if default_ts_us is not None:
+        ts = np.where(has, ts, default_ts_us)
+        has = np.ones(rows.size, bool)
+    return np.where(has, ts, 0), has
+
+
+def _addresses(buf: np.ndarray, col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:
+    """IPv4 vectorised; IPv6 (fewer) through inet_ntop; other lengths null."""
+    start, ln = col.start[rows], (col.end - col.start)[rows]
+    present = col.present[rows]
+    v4 = np.flatnonzero(present & (ln == 4))
+    v6 = np.flatnonzero(present & (ln == 16))
+    out = pa.nulls(rows.size, pa.string())
+    texts: list[pa.Array] = []
+    where: list[np.ndarray] = []
+    if v4.size:
+        raw = buf[start[v4][:, None] + np.arange(4)]
+        texts.append(ipv4_text(raw))
+        where.append(v4)
+    if v6.size:
+        texts.append(pa.array([socket.inet_ntop(socket.AF_INET6, buf[s:s + 16].tobytes())
+                               for s in start[v6]], pa.string()))
+        where.append(v6)
+    if not texts:
+        return out
+    mask = np.zeros(rows.size, bool)
+    idx = np.concatenate(where)
+    mask[idx] = True
+    values = pa.concat_arrays(texts).take(pa.array(np.argsort(idx, kind="stable")))
+    return pc.replace_with_mask(out, pa.array(mask), values)
+
+
+def _transport(col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:
+    code = col.value[rows].astype(I64)
+    known = col.present[rows] & (code >= 1) & (code < len(TRANSPORTS))
+    names = pa.array(TRANSPORTS, pa.string())
+    return names.take(pa.array(np.where(known, code, 0), mask=~known))
+
+
+def _strings(buf: np.ndarray, col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:
+    """Byte fields as strings (UTF-8, bad bytes replaced), via the few distinct values."""
+    start, end = col.start[rows], col.end[rows]
+    ln = np.where(col.present[rows], end - start, 0)
+    offsets = np.zeros(rows.size + 1, np.int32)
+    np.cumsum(ln, out=offsets[1:])
+    ramp = np.arange(int(ln.sum()), dtype=I64)
+    data = buf[np.repeat(start - offsets[:-1], ln) + ramp]
+    valid = np.packbits(col.present[rows], bitorder="little")
+    binary = pa.Array.from_buffers(pa.binary(), rows.size, [
+        pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)])
+    enc = binary.dictionary_encode()
+    words = [b.decode("utf-8", "replace") for b in enc.dictionary.to_pylist()]
+    return pa.array(words, pa.string()).take(enc.indices)
+
+
+def _pair_keys(buf: np.ndarray, d_start: np.ndarray, table: pa.Table) -> pa.Array:
+    """client|port|DNS id|qname|qtype: what a query and its response share."""
+    dns_id = (buf[d_start].astype(I64) << 8) | buf[np.minimum(d_start + 1, buf.size - 1)]
+    parts = [pc.fill_null(table["client"], ""),
+             pc.fill_null(pc.cast(table["client_port"], pa.string()), ""),
+             pa.array(dns_id).cast(pa.string()),
+             pc.fill_null(table["qname"], ""),
+             pc.fill_null(pc.cast(table["qtype"], pa.string()), "")]
+    return pc.binary_join_element_wise(*parts, "|")
+
+
+class Pairer:
+    """Drops queries whose response is in the same or the next batch; emits the others
+    (and all responses) as `dns` rows."""
+
+    def __init__(self) -> None:
+        self.pending: pa.Table | None = None
+
+    def push(self, table: pa.Table) -> pa.Table:
+        is_q = table[KIND]
+        resp = table.filter(pc.invert(is_q))
+        queries = table.filter(is_q)
+        resp = _borrow_query_time(resp, queries)
+        out = [resp]
+        if self.pending is not None:
+            out.append(self.pending.filter(pc.invert(pc.is_in(self.pending[KEY],
+                                                                value_set=resp[KEY]))))
+        self.pending = queries.filter(pc.invert(pc.is_in(queries[KEY], value_set=resp[KEY])))
+        return _finish(out)
+
+    def drain(self) -> pa.Table:
+        out = [self.pending] if self.pending is not None else []
+        self.pending = None
+        return _finish(out)
+
+
+def _borrow_query_time(resp: pa.Table, queries: pa.Table) -> pa.Table:
+    """A response without query_time takes the time of its query when we saw it."""
+    need = pc.invert(resp[HAS_QTIME])
+    if not queries.num_rows or not pc.any(need).as_py():
+        return resp
+    idx = pc.index_in(resp[KEY], value_set=queries[KEY])
+    use = pc.and_(need, pc.is_valid(idx))
+    if not pc.any(use).as_py():
+        return resp
+    qts = queries["ts"].take(pc.fill_null(idx, 0))
+    ts = pc.if_else(use, qts, resp["ts"])
+    return resp.set_column(resp.schema.get_field_index("ts"), "ts", ts)
+
+
+def _finish(tables: list[pa.Table]) -> pa.Table:
+    if not tables:
+        return DNS.empty_table()
+    return DNS.conform(pa.concat_tables(tables))
+
+
+class DnstapDecoder:
+    """Frames in, `dns` batches and located errors out (used by the file reader and by the
+    live listener)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.pairer = Pairer()
+        self.skipped = 0
+
+    def decode(self, frames: FrameBatch, *, default_ts_us: int | None = None) -> Chunk:
+        dec = decode_frames(frames.data, frames.starts, frames.ends,
+                            default_ts_us=default_ts_us)
+        self.skipped += dec.skipped
+        errors = [RecordError(Location(self.source, offset=int(frames.base + frames.starts[i]
+                                                                 - 4)), f"dnstap frame: {why}")
+                  for i, why in dec.errors]
+        return _chunk(self.pairer.push(dec.table), errors)
+
+    def drain(self) -> Chunk:
+        return _chunk(self.pairer.drain(), [])
+
+
+def _chunk(table: pa.Table, errors: list[RecordError]) -> Chunk:
+    batch = table.combine_chunks().to_batches()[0] if table.num_rows else None
+    return Chunk(batch, errors)
+
+
+@dataclass
+class DnstapReader:
+    """The registered `dnstap` file reader."""
+
+    name: str = "dnstap"
+    description: str = "dnstap Frame Streams file (BIND, Unbound, Knot Resolver, dnsdist, ...)"
+    sniff_priority: int = 10
+    content_type: bytes = field(default=CONTENT_TYPE_DNSTAP)
+
+    def sniff(self, head: bytes) -> bool:
+        sc = scan(head[:1024], 0)
+        return (sc.control is not None and sc.control.type == ControlType.START
+                and self.content_type in sc.control.content_types)
+
+    def read(self, stream: BinaryIO, source: str, *, batch_size: int) -> Iterator[Chunk]:
+        decoder = DnstapDecoder(source)
+        for item in read_frames(stream, content_type=self.content_type,
+                                batch_size=batch_size):
+            if isinstance(item, FrameError):
+                yield Chunk(None, [RecordError(Location(source, offset=item.offset),
+                                               f"Frame Streams: {item.reason}")])
+                continue
+            chunk = decoder.decode(item)
+            if chunk.batch is not None or chunk.errors:
+                yield chunk
+        last = decoder.drain()
+        if last.batch is not None:
+            yield last
+
+
+READERS = [DnstapReader()]

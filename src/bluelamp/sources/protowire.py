@@ -1,0 +1,136 @@
+"""Bulk protobuf wire-format decoding: many small messages in one buffer, decoded at once.
+
+Why hand-written: google.protobuf parses one message per call into a Python object, about
+2 µs per dnstap frame before any DNS work, which alone would cap the dnstap reader far below
+its target. The protobuf wire format is only tags, varints, fixed-width numbers and
+length-delimited bytes, so numpy can walk the fields of all messages of a batch in lock-step:
+the Python loop runs once per field position (about a dozen for dnstap), not once per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+I64 = np.int64
+U64 = np.uint64
+WT_VARINT, WT_FIXED64, WT_BYTES, WT_FIXED32 = 0, 1, 2, 5
+
+
+@dataclass
+class FieldColumn:
+    """One field across all messages: present?, numeric value, or byte range [start, end)."""
+
+    present: np.ndarray
+    value: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass
+class Decoded:
+    fields: dict[int, FieldColumn]
+    #: False where the message is not valid protobuf; `reason` then says why
+    ok: np.ndarray
+    reason: np.ndarray  # object array of str | None
+
+
+def _u8(buf: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return buf[np.minimum(idx, buf.size - 1)].astype(U64)
+
+
+def read_varints(buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Varints at `pos`: (value as uint64, position after, ok). One step per byte of the
+    longest varint; tags and small numbers finish after the first step."""
+    value = np.zeros(pos.size, U64)
+    length = np.zeros(pos.size, I64)
+    cont = np.ones(pos.size, bool)
+    for j in range(10):
+        idx = np.flatnonzero(cont)
+        if not idx.size:
+            break
+        b = _u8(buf, pos[idx] + j)
+        value[idx] |= (b & U64(0x7F)) << U64(7 * j)
+        length[idx] = j + 1
+        cont[idx] = b >= 0x80
+    after = pos + length
+    ok = ~cont & (after <= limit)
+    return value, after, ok
+
+
+def _fixed(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
+    value = np.zeros(pos.size, U64)
+    for j in range(width):
+        value |= _u8(buf, pos + j) << U64(8 * j)
+    return value
+
+
+def decode(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+           wanted: Iterable[int]) -> Decoded:
+    """Decode the `wanted` field numbers of messages `buf[starts[i]:ends[i]]`.
+    Unwanted fields are skipped (they are still checked for well-formedness). When a field
+    repeats, the last occurrence wins (protobuf's rule for scalars)."""
+    n = starts.size
+    cols = {f: FieldColumn(np.zeros(n, bool), np.zeros(n, U64), np.zeros(n, I64),
+                           np.zeros(n, I64)) for f in wanted}
+    ok = np.ones(n, bool)
+    reason = np.full(n, None, object)
+    pos = starts.astype(I64).copy()
+    active = np.flatnonzero(pos < ends)
+    while active.size:
+        lim = ends[active]
+        tag, p, tag_ok = read_varints(buf, pos[active], lim)
+        fnum = (tag >> U64(3)).astype(I64)
+        wt = (tag & U64(7)).astype(I64)
+        nxt = np.full(active.size, -1, I64)
+        value = np.zeros(active.size, U64)
+        vstart = p.copy()
+        m = wt == WT_VARINT
+        value[m], nxt[m], vok = read_varints(buf, p[m], lim[m])
+        nxt[np.flatnonzero(m)[~vok]] = -1
+        for w, width in ((WT_FIXED64, 8), (WT_FIXED32, 4)):
+            m = wt == w
+            value[m] = _fixed(buf, p[m], width)
+            nxt[m] = p[m] + width
+        m = wt == WT_BYTES
+        ln, after, lok = read_varints(buf, p[m], lim[m])
+        vstart[m] = after
+        nxt[m] = np.where(lok, after + ln.astype(I64), -1)
+        good = tag_ok & (fnum > 0) & (nxt >= 0) & (nxt <= lim)
+        _store(cols, active[good], fnum[good], wt[good], value[good], vstart[good], nxt[good])
+        bad = active[~good]
+        ok[bad] = False
+        reason[bad] = [_why(bool(t), int(f), int(w)) for t, f, w in
+                       zip(tag_ok[~good], fnum[~good], wt[~good], strict=True)]
+        pos[active[good]] = nxt[good]
+        active = active[good]
+        active = active[pos[active] < ends[active]]
+    return Decoded(cols, ok, reason)
+
+
+def _store(cols: dict[int, FieldColumn], idx: np.ndarray, fnum: np.ndarray, wt: np.ndarray,
+           value: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+    for f, col in cols.items():
+        m = fnum == f
+        if not m.any():
+            continue
+        i = idx[m]
+        col.present[i] = True
+        col.value[i] = value[m]
+        col.start[i] = start[m]
+        col.end[i] = end[m]
+        # a numeric field sent as bytes (or the reverse) is kept but recognisable
+        col.value[i[wt[m] == WT_BYTES]] = 0
+
+
+def _why(tag_ok: bool, fnum: int, wt: int) -> str:
+    if not tag_ok:
+        return "protobuf tag runs past the end"
+    if fnum == 0:
+        return "protobuf field number 0"
+    if wt not in (WT_VARINT, WT_FIXED64, WT_BYTES, WT_FIXED32):
+        return f"protobuf wire type {wt} (groups are not used by dnstap)"
+    return f"protobuf field {fnum} runs past the end of its message"
