@@ -30,7 +30,14 @@ from bluelamp.schema import DNS
 from bluelamp.sources import convert
 from bluelamp.sources.base import Chunk
 from bluelamp.sources.names import normalize_qnames
-from bluelamp.sources.textblocks import ErrorLog, iter_line_blocks, sample, split_lines
+from bluelamp.sources.textblocks import (
+    MAX_LINE_BYTES,
+    ErrorLog,
+    iter_line_blocks,
+    parse_ndjson,
+    sample,
+    split_lines,
+)
 
 #: Zeek column -> dns field
 ZEEK_FIELDS = {
@@ -331,6 +338,8 @@ class _TsvState:
 
 
 def _line_problem(line: bytes, sep: bytes, want: int) -> str | None:
+    if len(line) > MAX_LINE_BYTES:
+        return f"line is longer than {MAX_LINE_BYTES} bytes"
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -350,29 +359,67 @@ def _parse_tsv(data: bytes, h: Header) -> dict[str, pa.Array]:
     wanted = [c for c in h.fields if c in ZEEK_FIELDS]
     if b"\r" in data or b"\n\n" in data or data.startswith(b"\n"):
         raise _FastPathFailed
-    invalid: list[int] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append(row.number or 0)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=list(h.fields), use_threads=False,
                                            block_size=max(1 << 20, len(data) + 1)),
             parse_options=pacsv.ParseOptions(delimiter=h.separator, quote_char=False,
-                                             escape_char=False, ignore_empty_lines=False,
-                                             invalid_row_handler=on_invalid),
+                                             escape_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, column_types=dict.fromkeys(wanted, pa.string()),
                 null_values=[], strings_can_be_null=False, check_utf8=True),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise _FastPathFailed from exc
-    if invalid:
-        raise _FastPathFailed
     return {c: convert.as_array(table.column(c)) for c in wanted}
 
 
-READERS = [ZeekTsvReader()]
+# --------------------------------------------------------------------------------------------
+# JSON (LogAscii::use_json=T): one object per line, keys like "id.orig_h"
+# --------------------------------------------------------------------------------------------
+_JSON_TYPES: dict[str, pa.DataType] = {
+    "id.orig_h": pa.string(), "id.orig_p": pa.int64(), "id.resp_h": pa.string(),
+    "proto": pa.string(), "query": pa.string(), "qtype": pa.int64(), "rcode": pa.int64(),
+    "answers": pa.list_(pa.string()), "TTLs": pa.list_(pa.float64()),
+}
+_ISO_TS = re.compile(rb'"ts"\s*:\s*"')
+
+
+class ZeekJsonReader:
+    name = "zeek-json"
+    description = "Zeek dns.log, JSON writer (one object per line, gzip ok)"
+    sniff_priority = 30
+
+    def sniff(self, head: bytes) -> bool:
+        first = head.lstrip().split(b"\n", 1)[0]
+        return first.startswith(b"{") and b'"id.orig_h"' in first and b'"ts"' in first
+
+    def read(self, stream: BinaryIO, source: str, *, batch_size: int) -> Iterator[Chunk]:
+        log = ErrorLog(source)
+        masked_count, masked_first = 0, None
+        for block in iter_line_blocks(stream, source):
+            errors = log.admit(block.errors)
+            # Zeek writes ts either as epoch seconds or (JSON::TS_ISO8601) as a string
+            ts_type = pa.string() if _ISO_TS.search(block.data[:4096]) else pa.float64()
+            schema = pa.schema([("ts", ts_type), *_JSON_TYPES.items()])
+            table, lines, errs = parse_ndjson(block.data, block.first_line, schema, source)
+            tables: list[pa.Table] = []
+            if table is not None:
+                conv = to_dns({c: convert.as_array(table.column(c)) for c in table.column_names},
+                              lines, source, Header())
+                errs = sorted(errs + conv.errors, key=lambda e: e.location.line or 0)
+                tables.append(conv.table)
+                masked_count += conv.masked_count
+                masked_first = masked_first or conv.masked_first
+            errors += log.admit(errs)
+            yield from _chunks(tables, errors, batch_size)
+        final = log.summary()
+        if masked_count:
+            final.insert(0, RecordError(Location(source, line=masked_first, field="ts"),
+                                        f"{masked_count} rows have masked timestamps"))
+        if final:
+            yield Chunk(None, final)
+
+
+READERS = [ZeekTsvReader(), ZeekJsonReader()]
