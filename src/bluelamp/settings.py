@@ -51,6 +51,29 @@ class EngineSettings(BaseModel):
     batch_size: int = Field(65_536, description="Rows per Arrow batch read from inputs.")
 
 
+class AttributionSettings(BaseModel):
+    routing: list[Path] = Field(
+        default_factory=list,
+        description="Routing files: CAIDA pfx2as or iptoasn ip2asn (recognised by content).")
+    delegated: list[Path] = Field(
+        default_factory=list,
+        description="RIR statistics (delegated / delegated-extended) files: national scope.")
+    as_org: list[Path] = Field(
+        default_factory=list, description="CAIDA as-org2info files: AS number → organisation.")
+    abuse: list[Path] = Field(
+        default_factory=list, description="ASN → abuse contact files (AS64500,abuse@...).")
+    orgs: Path | None = Field(
+        None, description="Organisations file (TOML [[organisation]] tables, or CSV).")
+    geo: Path | None = Field(
+        None, description="MaxMind-format City database (.mmdb) for regions.")
+    country: str | None = Field(
+        None, description="ISO 3166-1 alpha-2 code of the national address space (e.g. GB).")
+    regions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Geolocation city / subdivision (GB-MAN, MAN, Greater Manchester) / "
+        "country → region (regional police unit).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BLUELAMP_", env_nested_delimiter="__", extra="ignore"
@@ -60,6 +83,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    attribution: AttributionSettings = Field(default_factory=AttributionSettings)
 
 
 def config_path(config: Path | None = None) -> Path | None:
