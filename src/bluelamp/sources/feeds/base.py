@@ -13,7 +13,8 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from types import MappingProxyType
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +25,15 @@ from bluelamp.errors import Location, RecordError
 from bluelamp.events import LINE, validate_events
 from bluelamp.schema import EVENT
 from bluelamp.sources.base import Chunk
+
+#: EVENT fields a feed column is never mapped to by name alone (a feed's own `id` is not
+#: our id); a parser may still map to them explicitly.
+RESERVED = frozenset({"id", "extra", "count", "raw_ref", "time_observed", "time_last_seen"})
+
+
+def fixed(**values: Any) -> Mapping[str, Any]:
+    """A read-only mapping, for the constants a parser class declares."""
+    return MappingProxyType(values)
 
 
 @dataclass
@@ -43,7 +53,7 @@ class FeedParser:
     provider: str = ""
     description: str = ""
     #: classification and TLP when the feed says nothing per row
-    constants: Mapping[str, Any] = {}
+    constants: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def sniff(self, head: bytes, filename: str) -> int:
         """How sure this parser is that it reads the input: 0 (no) .. 100."""
@@ -109,7 +119,7 @@ def loose_table(table: pa.Table, rename: Mapping[str, str], lines: pa.Array) -> 
         target = rename.get(name)
         if target and target not in columns:
             columns[target] = table.column(name)
-        elif name in EVENT.names and name not in columns and name != "extra":
+        elif name in EVENT.names and name not in columns and name not in RESERVED:
             columns[name] = table.column(name)
         else:
             leftover.append(name)
@@ -126,7 +136,7 @@ def records_table(records: Iterable[Mapping[str, Any]], rename: Mapping[str, str
         row: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in rec.items():
-            target = rename.get(key, key if key in EVENT.names and key != "extra" else None)
+            target = rename.get(key, key if key in EVENT.names and key not in RESERVED else None)
             if target and target not in row and value not in (None, ""):
                 row[target] = value if isinstance(value, int | float) else str(value)
             elif value not in (None, "", [], {}):
@@ -168,9 +178,9 @@ def split_comments(stream: BinaryIO, layout: CsvLayout) -> tuple[int, list[str] 
     if not layout.comment:
         return 0, None, stream
     prefix = layout.comment.encode()
-    reader = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    reader: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
     while True:
-        head = reader.peek(1)[:1]  # type: ignore[attr-defined]
+        head = reader.peek(1)[:1]
         if not head or (head != prefix[:1] and head not in (b"\n", b"\r")):
             break
         line = reader.readline().decode("utf-8", "replace").strip()
