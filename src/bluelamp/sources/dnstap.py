@@ -303,3 +303,78 @@ class DnstapReader:
 
 
 READERS = [DnstapReader()]
+
+
+# ------------------------------------------------------------------------------------------
+# Encoding (the simulator, tests and benchmarks write dnstap with this)
+# ------------------------------------------------------------------------------------------
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _bytes_field(num: int, value: bytes) -> bytes:
+    return _varint(num << 3 | 2) + _varint(len(value)) + value
+
+
+def _int_field(num: int, value: int) -> bytes:
+    return _varint(num << 3) + _varint(value)
+
+
+def _fixed32_field(num: int, value: int) -> bytes:
+    return _varint(num << 3 | 5) + value.to_bytes(4, "little")
+
+
+@dataclass(frozen=True)
+class DnstapMessage:
+    """One dnstap Message to encode. Times are microseconds since the epoch."""
+
+    type: int
+    query_address: bytes | None = None
+    response_address: bytes | None = None
+    query_port: int | None = None
+    response_port: int | None = None
+    socket_protocol: int = 1
+    query_time_us: int | None = None
+    response_time_us: int | None = None
+    query_message: bytes | None = None
+    response_message: bytes | None = None
+
+
+def encode_dnstap(msg: DnstapMessage, identity: bytes | None = None,
+                  version: bytes | None = None) -> bytes:
+    """Serialise one `dnstap.Dnstap` payload (fields in schema order)."""
+    body = _int_field(M_TYPE, msg.type)
+    addr = msg.query_address or msg.response_address
+    if addr is not None:
+        body += _int_field(2, 2 if len(addr) == 16 else 1)
+    body += _int_field(M_PROTO, msg.socket_protocol)
+    for num, raw in ((M_QADDR, msg.query_address), (M_RADDR, msg.response_address)):
+        if raw is not None:
+            body += _bytes_field(num, raw)
+    for num, port in ((M_QPORT, msg.query_port), (7, msg.response_port)):
+        if port is not None:
+            body += _int_field(num, port)
+    if msg.query_time_us is not None:
+        body += _int_field(M_QSEC, msg.query_time_us // 1_000_000)
+        body += _fixed32_field(M_QNSEC, msg.query_time_us % 1_000_000 * 1000)
+    if msg.query_message is not None:
+        body += _bytes_field(M_QMSG, msg.query_message)
+    if msg.response_time_us is not None:
+        body += _int_field(M_RSEC, msg.response_time_us // 1_000_000)
+        body += _fixed32_field(M_RNSEC, msg.response_time_us % 1_000_000 * 1000)
+    if msg.response_message is not None:
+        body += _bytes_field(M_RMSG, msg.response_message)
+    out = b""
+    if identity is not None:
+        out += _bytes_field(D_IDENTITY, identity)
+    if version is not None:
+        out += _bytes_field(2, version)
+    return out + _bytes_field(D_MESSAGE, body) + _int_field(D_TYPE, 1)

@@ -13,6 +13,7 @@ after it (protobuf and DNS decoding) works on all frames of a batch at once.
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -235,21 +236,23 @@ class FrameWriter:
 
 
 class StreamDecoder:
-    """Incremental decoder for a socket: feed bytes, get data payloads and control frames
-    in order. Raises FrameError on broken framing (the connection should then be closed)."""
+    """Incremental decoder for a socket: feed bytes, get data frames as (stream offset,
+    payload) and control frames, in order. Raises FrameError on broken framing (the
+    connection should then be closed)."""
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self.buf = bytearray()
         self.offset = 0
         self.max_frame = max_frame
 
-    def feed(self, data: bytes) -> list[bytes | Control]:
+    def feed(self, data: bytes) -> list[tuple[int, bytes] | Control]:
         self.buf += data
-        events: list[bytes | Control] = []
+        events: list[tuple[int, bytes] | Control] = []
         pos = 0
         while True:
             sc = scan(self.buf, pos, base=self.offset, max_frame=self.max_frame)
-            events.extend(bytes(self.buf[s:e]) for s, e in zip(sc.starts, sc.ends, strict=True))
+            events.extend((self.offset + s - 4, bytes(self.buf[s:e]))
+                          for s, e in zip(sc.starts, sc.ends, strict=True))
             pos = sc.pos
             if sc.error is not None:
                 raise sc.error
@@ -259,3 +262,50 @@ class StreamDecoder:
         del self.buf[:pos]
         self.offset += pos
         return events
+
+
+class FrameSender:
+    """The sending side of the bidirectional handshake (what a resolver does): READY, wait
+    for ACCEPT, START, data frames, STOP, wait for FINISH. Used by tests and tools."""
+
+    def __init__(self, sock: socket.socket, content_type: bytes = CONTENT_TYPE_DNSTAP,
+                 timeout: float = 5.0) -> None:
+        self.sock = sock
+        sock.settimeout(timeout)
+        self.reader = StreamDecoder()
+        sock.sendall(encode_control(ControlType.READY, [content_type]))
+        accept = self._expect(ControlType.ACCEPT)
+        if content_type not in accept.content_types:
+            raise FrameError(0, "receiver did not accept the content type")
+        sock.sendall(encode_control(ControlType.START, [content_type]))
+
+    def _expect(self, kind: ControlType) -> Control:
+        while True:
+            data = self.sock.recv(4096)
+            if not data:
+                raise FrameError(self.reader.offset, f"connection closed before {kind.name}")
+            for event in self.reader.feed(data):
+                if isinstance(event, Control) and event.type == kind:
+                    return event
+
+    def send(self, payloads: Iterable[bytes]) -> None:
+        self.sock.sendall(b"".join(encode_data(p) for p in payloads))
+
+    def close(self) -> None:
+        try:
+            self.sock.sendall(encode_control(ControlType.STOP))
+            self._expect(ControlType.FINISH)
+        finally:
+            self.sock.close()
+
+
+def connect(address: str, timeout: float = 5.0) -> socket.socket:
+    """A connected socket for `unix:PATH` or `tcp:HOST:PORT`."""
+    kind, _, rest = address.partition(":")
+    if kind == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(rest)
+        return sock
+    host, _, port = rest.rpartition(":")
+    return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)

@@ -45,10 +45,11 @@ def read_varints(buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Varints at `pos`: (value as uint64, position after, ok). One step per byte of the
     longest varint; tags and small numbers finish after the first step."""
-    value = np.zeros(pos.size, U64)
-    length = np.zeros(pos.size, I64)
-    cont = np.ones(pos.size, bool)
-    for j in range(10):
+    b = _u8(buf, pos)
+    value = b & U64(0x7F)
+    length = np.ones(pos.size, I64)
+    cont = b >= 0x80
+    for j in range(1, 10):
         idx = np.flatnonzero(cont)
         if not idx.size:
             break
@@ -88,35 +89,41 @@ def decode(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
         nxt = np.full(active.size, -1, I64)
         value = np.zeros(active.size, U64)
         vstart = p.copy()
-        m = wt == WT_VARINT
-        value[m], nxt[m], vok = read_varints(buf, p[m], lim[m])
-        nxt[np.flatnonzero(m)[~vok]] = -1
+        kinds = np.bincount(wt, minlength=8)
+        if kinds[WT_VARINT]:
+            m = np.flatnonzero(wt == WT_VARINT)
+            value[m], after, vok = read_varints(buf, p[m], lim[m])
+            nxt[m] = np.where(vok, after, -1)
         for w, width in ((WT_FIXED64, 8), (WT_FIXED32, 4)):
-            m = wt == w
-            value[m] = _fixed(buf, p[m], width)
-            nxt[m] = p[m] + width
-        m = wt == WT_BYTES
-        ln, after, lok = read_varints(buf, p[m], lim[m])
-        vstart[m] = after
-        nxt[m] = np.where(lok, after + ln.astype(I64), -1)
+            if kinds[w]:
+                m = np.flatnonzero(wt == w)
+                value[m] = _fixed(buf, p[m], width)
+                nxt[m] = p[m] + width
+        if kinds[WT_BYTES]:
+            m = np.flatnonzero(wt == WT_BYTES)
+            ln, after, lok = read_varints(buf, p[m], lim[m])
+            vstart[m] = after
+            nxt[m] = np.where(lok, after + ln.astype(I64), -1)
         good = tag_ok & (fnum > 0) & (nxt >= 0) & (nxt <= lim)
         _store(cols, active[good], fnum[good], wt[good], value[good], vstart[good], nxt[good])
-        bad = active[~good]
-        ok[bad] = False
-        reason[bad] = [_why(bool(t), int(f), int(w)) for t, f, w in
-                       zip(tag_ok[~good], fnum[~good], wt[~good], strict=True)]
-        pos[active[good]] = nxt[good]
-        active = active[good]
-        active = active[pos[active] < ends[active]]
+        if not good.all():
+            bad = active[~good]
+            ok[bad] = False
+            reason[bad] = [_why(bool(t), int(f), int(w)) for t, f, w in
+                           zip(tag_ok[~good], fnum[~good], wt[~good], strict=True)]
+            active, nxt = active[good], nxt[good]
+        pos[active] = nxt
+        active = active[nxt < ends[active]]
     return Decoded(cols, ok, reason)
 
 
 def _store(cols: dict[int, FieldColumn], idx: np.ndarray, fnum: np.ndarray, wt: np.ndarray,
            value: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+    counts = np.bincount(np.minimum(fnum, 64), minlength=65)
     for f, col in cols.items():
-        m = fnum == f
-        if not m.any():
+        if f > 63 or not counts[f]:
             continue
+        m = fnum == f
         i = idx[m]
         col.present[i] = True
         col.value[i] = value[m]
