@@ -155,6 +155,7 @@ class IndicatorMatch:
         self._v4 = _Ranges.of(v4)
         self._v6 = [n for n in self.indicators.networks if n.version == 6]
         self._addresses = pa.array(sorted(self.indicators.addresses), pa.string())
+        self._lists = self._list_names()
 
     def init_state(self, ctx: WindowContext) -> KeyedAggregate:
         return KeyedAggregate(keys=("client", "indicator", "via"), sums=("count",),
@@ -247,17 +248,20 @@ class IndicatorMatch:
                        explanation=explanation)
 
     def _list_of(self, indicator: str) -> str | None:
-        found = self.indicators.domains.get(indicator) or self.indicators.addresses.get(
-            indicator)
-        if found:
-            return found
-        try:
-            net = ipaddress.ip_network(indicator)
-        except ValueError:
-            return None
-        return next((name for n, name in self.indicators.networks.items()
-                     if n.version == net.version and net.subnet_of(n)),  # type: ignore[arg-type]
-                    None)
+        return self._lists.get(indicator)
+
+    def _list_names(self) -> dict[str, str]:
+        """Indicator label (as findings show it) -> name of the list it came from. A
+        collapsed IPv4 range is credited to the first list with a network inside it."""
+        names = {**self.indicators.domains, **self.indicators.addresses}
+        for net, list_name in self.indicators.networks.items():
+            names.setdefault(str(net), list_name)
+        for label in self._v4.labels:
+            covering = ipaddress.ip_network(label)
+            names.setdefault(label, next(
+                (n for net, n in self.indicators.networks.items()
+                 if net.version == 4 and net.subnet_of(covering)), "?"))  # type: ignore[arg-type]
+        return names
 
 
 def _in_v6(value: str, networks: Sequence[IPNet]) -> str | None:
