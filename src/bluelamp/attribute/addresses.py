@@ -64,7 +64,8 @@ def as_string_array(values: pa.Array | pa.ChunkedArray | list[str | None]) -> pa
 
 
 def parse_ips(values: pa.Array | pa.ChunkedArray | list[str | None]) -> ParsedIPs:
-    """Parse a column of address strings; nulls stay null, invalid strings count as errors."""
+    """Parse a column of address strings; null and empty values stay null, other strings that
+    are not addresses count as errors."""
     arr = pc.utf8_trim_whitespace(as_string_array(values))
     n = len(arr)
     version = np.zeros(n, dtype=np.uint8)
@@ -84,7 +85,8 @@ def parse_ips(values: pa.Array | pa.ChunkedArray | list[str | None]) -> ParsedIP
         v4[idx] = dotted_to_int(tails)
         version[idx] = V4
 
-    rest = ~is_v4 & ~is_mapped & _mask(pc.is_valid(arr))
+    # Null and empty values are "no address", not errors: feeds leave the field blank.
+    rest = ~is_v4 & ~is_mapped & _mask(pc.not_equal(arr, ""))
     invalid_samples: list[str] = []
     if rest.any():
         invalid_samples = _parse_v6(arr, np.flatnonzero(rest), version, v4, v6)

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import maxminddb
+
 from bluelamp.errors import InputError
 
 
@@ -22,13 +24,8 @@ class GeoDB:
 
     def __init__(self, path: Path, region_map: Mapping[str, str] | None = None) -> None:
         try:
-            import maxminddb
-        except ImportError as exc:  # a declared dependency; be clear if it is missing
-            raise InputError("reading a .mmdb geolocation database needs the maxminddb "
-                             "package (pip install maxminddb)") from exc
-        try:
             self._reader = maxminddb.open_database(str(path))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
             raise InputError(f"{path}: not a readable MaxMind DB ({exc})") from None
         self.path = path
         self.region_map = {k.strip().lower(): v for k, v in (region_map or {}).items()}
@@ -43,7 +40,7 @@ class GeoDB:
         for addr in addresses:
             try:
                 record = self._reader.get(addr)
-            except ValueError:
+            except (ValueError, maxminddb.InvalidDatabaseError):
                 record = None
             country, region = self.describe(record)
             countries.append(country)
