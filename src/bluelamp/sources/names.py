@@ -11,6 +11,10 @@ Sources escape names differently, so the caller says which escapes its text carr
 - ``"zeek"``: ``\\xHH`` is a byte (Zeek's ASCII writer), other backslashes are literal;
 - ``"none"``: backslashes are plain characters.
 
+Non-ASCII *characters* in the text are Unicode and become IDNA A-labels; *escaped* bytes
+(``\\DDD``, Zeek's ``\\xHH``) are wire bytes and stay escaped, exactly as the wire decoder
+renders them, so the same query reads the same from a capture and from a log.
+
 `normalize_qnames` is vectorised: the common case (printable ASCII, no backslash) is handled
 with pyarrow.compute over the whole array; only the unusual values go through Python, once
 per distinct value.
@@ -45,22 +49,25 @@ def normalize_qname(name: str | bytes, escapes: Escapes = "zone") -> str:
 def _normalize_cached(name: str | bytes, escapes: Escapes) -> str:
     raw = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else bytes(name)
     labels = _split_labels(raw, escapes)
-    if len(labels) > 1 and labels[-1] == b"":  # trailing dot: absolute name
+    if len(labels) > 1 and labels[-1][0] == b"":  # trailing dot: absolute name
         labels = labels[:-1]
-    if labels == [b""]:
+    if len(labels) == 1 and labels[0][0] == b"":
         return "."
-    return ".".join(_label_text(label) for label in labels)
+    return ".".join(_label_text(label, escaped) for label, escaped in labels)
 
 
-def _split_labels(raw: bytes, escapes: Escapes) -> list[bytes]:
-    """Split at unescaped dots and resolve escapes into raw label bytes."""
+def _split_labels(raw: bytes, escapes: Escapes) -> list[tuple[bytes, bool]]:
+    """Split at unescaped dots and resolve escapes into raw label bytes. The flag says
+    whether the label holds an escaped byte >= 0x80: such bytes are wire bytes, not
+    Unicode text, so the label is not IDNA-encoded."""
     if escapes == "zeek":
         raw = _ZEEK_ESCAPE.sub(lambda m: _protect(bytes([int(m.group(1), 16)])), raw)
         escapes = "zone"  # the protected bytes now use zone-style escapes
     elif escapes == "none":
         raw = raw.replace(b"\\", b"\\\\")
-    labels: list[bytes] = []
+    labels: list[tuple[bytes, bool]] = []
     current = bytearray()
+    escaped_high = False
     i = 0
     while i < len(raw):
         byte = raw[i]
@@ -68,16 +75,18 @@ def _split_labels(raw: bytes, escapes: Escapes) -> list[bytes]:
             m = _ZONE_ESCAPE.match(raw, i)
             assert m is not None
             code = m.group(1)
-            current += bytes([int(code) & 0xFF]) if len(code) == 3 else code
+            value = bytes([int(code) & 0xFF]) if len(code) == 3 else code
+            escaped_high |= value[0] >= 0x80
+            current += value
             i = m.end()
         elif byte == 0x2E:  # dot
-            labels.append(bytes(current))
-            current = bytearray()
+            labels.append((bytes(current), escaped_high))
+            current, escaped_high = bytearray(), False
             i += 1
         else:
             current.append(byte)
             i += 1
-    labels.append(bytes(current))
+    labels.append((bytes(current), escaped_high))
     return labels
 
 
@@ -86,8 +95,8 @@ def _protect(byte: bytes) -> bytes:
     return b"\\%03d" % byte[0]
 
 
-def _label_text(label: bytes) -> str:
-    if any(b >= 0x80 for b in label):
+def _label_text(label: bytes, escaped_high: bool) -> str:
+    if not escaped_high and any(b >= 0x80 for b in label):
         label = _to_alabel(label)
     label = label.lower()
     return "".join(chr(b) if b in _PLAIN else f"\\{chr(b)}" if b in (0x2E, 0x5C) else f"\\{b:03d}"
