@@ -25,7 +25,7 @@ class EngineMetrics:
     newest_ts: dt.datetime | None = None
     #: detector name -> reason -> keys or rows dropped to respect the limits
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
-    #: detector name -> CPU-independent wall seconds spent in update + emit
+    #: detector name -> wall-clock seconds spent in init_state, update and emit
     detector_seconds: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
