@@ -1,0 +1,134 @@
+"""Harness for the live tests: a real Unbound on 127.0.0.1 that sends dnstap to a socket,
+and `bluelamp listen` as a subprocess. Unbound answers from local-zone/local-data only, so no
+internet is needed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import dns.message
+import dns.query
+import dns.rcode
+
+
+def _root_conftest() -> ModuleType:
+    """tests/conftest.py under its own name (this file is also called conftest)."""
+    path = Path(__file__).parent.parent / "conftest.py"
+    spec = importlib.util.spec_from_file_location("bluelamp_tests_root_conftest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+free_port = _root_conftest().free_port
+require_binary = _root_conftest().require_binary
+
+UNBOUND_CONF = """\
+server:
+    interface: 127.0.0.1
+    port: {port}
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{dir}"
+    pidfile: "{dir}/unbound.pid"
+    use-syslog: no
+    logfile: "{dir}/unbound.log"
+    verbosity: 1
+    log-queries: yes
+    log-replies: yes
+    access-control: 127.0.0.0/8 allow
+    module-config: "iterator"
+    num-threads: 1
+    do-ip6: no
+    local-zone: "lab.test." static
+    local-data: "www.lab.test. 300 IN A 192.0.2.10"
+    local-data: "www.lab.test. 300 IN AAAA 2001:db8::10"
+    local-data: "evil.lab.test. 60 IN A 192.0.2.66"
+    local-data: "alias.lab.test. 120 IN CNAME www.lab.test."
+    local-data: 'note.lab.test. 30 IN TXT "hello lab"'
+dnstap:
+    dnstap-enable: yes
+    dnstap-bidirectional: yes
+    dnstap-socket-path: "{socket}"
+    dnstap-send-identity: yes
+    dnstap-identity: "unbound-test"
+    dnstap-send-version: yes
+    dnstap-log-client-query-messages: yes
+    dnstap-log-client-response-messages: yes
+remote-control:
+    control-enable: no
+"""
+
+# "info: 127.0.0.1 nx1.lab.test. A IN NXDOMAIN 0.000000 1 30"
+REPLY_LINE = re.compile(r"info: \S+ (\S+)\. (\S+) IN ([A-Z]+) [\d.]+ \d+ \d+$")
+
+
+@dataclass
+class Unbound:
+    """One Unbound instance; `restart()` stops and starts it with the same config."""
+
+    binary: str
+    workdir: Path
+    socket: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        conf = self.workdir / "unbound.conf"
+        conf.write_text(UNBOUND_CONF.format(port=self.port, dir=self.workdir,
+                                            socket=self.socket))
+        self.proc = subprocess.Popen([self.binary, "-d", "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"unbound exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                dns.query.udp(dns.message.make_query("ready.invalid", "A"), "127.0.0.1",
+                              port=self.port, timeout=0.3)
+                return
+            except (dns.exception.Timeout, OSError):
+                time.sleep(0.1)
+        raise RuntimeError("unbound did not answer within 15 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def query(self, name: str, rdtype: str = "A") -> dns.message.Message:
+        return dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1",
+                             port=self.port, timeout=3)
+
+    def logged_replies(self) -> list[tuple[str, str, str]]:
+        """(qname, qtype, rcode) of every reply Unbound logged (log-replies)."""
+        text = (self.workdir / "unbound.log").read_text()
+        return [m.groups() for m in map(REPLY_LINE.search, text.splitlines()) if m]
+
+
+def start_listen(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """`bluelamp listen ARGS` in a child process (stdout: findings as JSON lines)."""
+    code = "import sys; from bluelamp.cli import main; sys.argv[0] = 'bluelamp'; main()"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    return subprocess.Popen([sys.executable, "-c", code, "listen", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def rcode_text(msg: dns.message.Message) -> str:
+    return dns.rcode.to_text(msg.rcode())
