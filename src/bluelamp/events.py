@@ -156,18 +156,19 @@ def check_country(raw: pa.Array) -> Checked:
 
 def check_integer(raw: pa.Array, target: pa.DataType) -> Checked:
     """Decimal integers within the range of `target` (ASNs may carry an 'AS' prefix)."""
-    hi = {8: 2**8 - 1, 16: 2**16 - 1, 32: 2**32 - 1, 64: 2**63 - 1}[target.bit_width]
+    hi = 2**63 - 1 if target.bit_width == 64 else 2**target.bit_width - 1
     if pa.types.is_string(raw.type):
-        digits = pc.replace_substring_regex(raw, r"^\s*[Aa][Ss]", "")
-        ok = pc.fill_null(pc.match_substring_regex(digits, _INT), False)
-        num = pc.if_else(ok, digits, pa.scalar(None, pa.string())).cast(pa.float64())
+        digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), r"^[Aa][Ss]", "")
+        ok = pc.fill_null(pc.match_substring_regex(digits, r"^[0-9]{1,18}$"), False)
+        num = pc.if_else(ok, digits, pa.scalar(None, pa.string())).cast(pa.int64())
+    elif pa.types.is_floating(raw.type):
+        whole = pc.equal(pc.floor(raw), raw)
+        num = pc.if_else(whole, raw, pa.scalar(None, raw.type)).cast(pa.int64(), safe=False)
     else:
-        num = raw.cast(pa.float64())
-    in_range = pc.and_(pc.greater_equal(num, 0), pc.less_equal(num, hi))
-    in_range = pc.and_(in_range, pc.equal(pc.floor(num), num))
-    out = pc.if_else(pc.fill_null(in_range, False), num, pa.scalar(None, pa.float64()))
-    out = out.cast(pa.uint64()).cast(target) if hi < 2**63 else out.cast(target)
-    return out, _rejected(raw, out), f"not an integer in 0..{hi}"
+        num = raw.cast(pa.int64(), safe=False) if raw.type != pa.uint64() else raw
+    in_range = pc.and_(pc.greater_equal(num, 0), pc.less_equal(num, pa.scalar(hi, num.type)))
+    out = pc.if_else(pc.fill_null(in_range, False), num, pa.scalar(None, num.type))
+    return out.cast(target), _rejected(raw, out), f"not an integer in 0..{hi}"
 
 
 def check_confidence(raw: pa.Array) -> Checked:
