@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from bluelamp.simulate.behaviour import LABELS, Behaviour
 from bluelamp.simulate.config import DEFAULT_START, SimConfig, rng
-from bluelamp.simulate.frame import assemble
+from bluelamp.simulate.frame import Cache, assemble
 from bluelamp.simulate.registry import BEHAVIOURS, DEFAULT_BEHAVIOURS
 from bluelamp.simulate.world import build_world
 
@@ -29,7 +29,7 @@ class Simulation:
         # malicious behaviours claim their clients before benign traffic is labelled
         for b in self.behaviours:
             b.plan(rng(cfg.seed, f"{b.name}:plan"))
-        self._sizes: dict[tuple[str, int, int], int] = {}
+        self._sizes: Cache = {}
         self.rows = 0
 
     def tables(self) -> Iterator[pa.Table]:

@@ -19,6 +19,8 @@ from bluelamp.simulate import dnsenc
 from bluelamp.simulate.world import World
 
 _SIZE_CACHE_LIMIT = 2_000_000
+#: (qname, qtype, rcode) -> (answers, ttl, response size), kept across slices
+Cache = dict[tuple[str, int, int], tuple[tuple[str, ...], int | None, int]]
 
 
 @dataclass
@@ -52,80 +54,94 @@ def names(values: Sequence[str] | np.ndarray) -> pa.Array:
 
 
 def assemble(world: World, drafts: Sequence[Draft], g: np.random.Generator,
-             sizes: dict[tuple[str, int, int], int]) -> pa.Table:
-    """One `dns` table sorted by ts from the drafts of one slice. `sizes` caches encoded
-    response sizes across slices."""
+             sizes: Cache) -> pa.Table:
+    """One `dns` table sorted by ts from the drafts of one slice. `sizes` caches answers
+    and response sizes across slices. Rows are sorted first and every column is gathered
+    once (list columns are costly to reorder)."""
     drafts = [d for d in drafts if len(d)]
     if not drafts:
         return DNS.empty_table()
-    parts = [_draft_table(world, d, g, sizes) for d in drafts]
-    table = pa.concat_tables(parts)
-    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    ts = np.concatenate([d.ts for d in drafts])
     order = np.argsort(ts, kind="stable")  # stable: equal times keep behaviour order
-    return table.take(pa.array(order))
-
-
-def _draft_table(world: World, d: Draft, g: np.random.Generator,
-                 sizes: dict[tuple[str, int, int], int]) -> pa.Table:
-    if d.answers is None:
-        answers, ttl, size = _zone_answers(world, d, sizes)
-    else:
-        answers, ttl, size = _explicit_answers(d)
-    client = pa.array(d.client.astype(np.int64))
-    n = len(d)
+    take = pa.array(order)
+    client = np.concatenate([d.client for d in drafts])[order]
+    qname = pa.concat_arrays([d.qname.cast(pa.string()) for d in drafts]).take(take)
+    qtype = np.concatenate([d.qtype.astype(np.uint16) for d in drafts])[order]
+    rcode = np.concatenate([d.rcode.astype(np.uint8) for d in drafts])[order]
+    transports = sorted({d.transport for d in drafts})
+    transport = np.concatenate([np.full(len(d), transports.index(d.transport), np.int8)
+                                for d in drafts])[order]
+    # rows with explicit answers point into their draft's answers, the others into the zone
+    explicit = np.concatenate([np.arange(len(d)) if d.answers is not None else
+                               np.full(len(d), -1) for d in drafts])
+    offsets = np.cumsum([0] + [len(d) if d.answers is not None else 0 for d in drafts])
+    base = np.concatenate([np.full(len(d), offsets[i]) for i, d in enumerate(drafts)])
+    explicit = np.where(explicit >= 0, explicit + base, -1)[order]
+    answers, ttl, size = _answers(world, drafts, qname, qtype, rcode, explicit, sizes)
+    n = len(ts)
     columns = {
-        "ts": pa.array(d.ts, pa.int64()).cast(DNS.field("ts").type),
-        "client": world.address_array.take(client),
-        "client_port": pa.array(world.ports(d.client, g), pa.uint16()),
+        "ts": pa.array(ts[order], pa.int64()).cast(DNS.field("ts").type),
+        "client": world.address_array.take(pa.array(client.astype(np.int64))),
+        "client_port": pa.array(world.ports(client, g), pa.uint16()),
         "server": pa.repeat(pa.scalar(world.cfg.resolver), n),
-        "qname": d.qname,
-        "qtype": pa.array(d.qtype, pa.uint16()),
-        "rcode": pa.array(d.rcode, pa.uint8()),
+        "qname": qname,
+        "qtype": pa.array(qtype, pa.uint16()),
+        "rcode": pa.array(rcode, pa.uint8()),
         "answers": answers,
         "ttl": ttl,
-        "response_size": size,
-        "transport": pa.repeat(pa.scalar(d.transport), n),
+        "response_size": pa.array(size, pa.uint32()),
+        "transport": pa.DictionaryArray.from_arrays(pa.array(transport),
+                                                    pa.array(transports)).cast(pa.string()),
         "sensor": pa.repeat(pa.scalar(world.cfg.sensor), n),
     }
     return DNS.conform(pa.table(columns))
 
 
-def _zone_answers(world: World, d: Draft, sizes: dict[tuple[str, int, int], int]
-                  ) -> tuple[pa.Array, pa.Array, pa.Array]:
-    encoded = pc.dictionary_encode(d.qname)
+def _answers(world: World, drafts: Sequence[Draft], qname: pa.Array, qtype: np.ndarray,
+             rcode: np.ndarray, explicit: np.ndarray, sizes: Cache
+             ) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """Answers, TTL and response size of every row: zone rows by distinct question,
+    explicit rows from their drafts."""
+    zone_rows = explicit < 0
+    encoded = pc.dictionary_encode(qname)
     idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     dictionary = encoded.dictionary.to_pylist()
-    key = (idx << 24) | (d.qtype.astype(np.int64) << 8) | d.rcode.astype(np.int64)
-    uniq, inverse = np.unique(key, return_inverse=True)
-    ans_u: list[tuple[str, ...]] = []
+    key = (idx << 24) | (qtype.astype(np.int64) << 8) | rcode.astype(np.int64)
+    uniq, inverse = np.unique(key[zone_rows], return_inverse=True)
+    ans_u: list[tuple[str, ...] | list[str]] = []
     ttl_u: list[int | None] = []
-    size_u = np.empty(len(uniq), dtype=np.uint32)
+    size_u: list[int] = []
     if len(sizes) > _SIZE_CACHE_LIMIT:
         sizes.clear()
-    for j, k in enumerate(uniq.tolist()):
-        name, qtype, rcode = dictionary[k >> 24], (k >> 8) & 0xFFFF, k & 0xFF
-        answers, ttl = world.zone.answer(name, qtype) if rcode == 0 else ((), None)
-        ans_u.append(answers)
-        ttl_u.append(ttl)
-        cached = sizes.get((name, qtype, rcode))
-        if cached is None:
-            cached = sizes[(name, qtype, rcode)] = len(
-                dnsenc.encode_response(0, name, qtype, rcode, answers, ttl))
-        size_u[j] = cached
-    take = pa.array(inverse.ravel())
+    for k in uniq.tolist():
+        name, qt, rc = dictionary[k >> 24], (k >> 8) & 0xFFFF, k & 0xFF
+        hit = sizes.get((name, qt, rc))
+        if hit is None:
+            answers, ttl = world.zone.answer(name, qt) if rc == 0 else ((), None)
+            hit = sizes[(name, qt, rc)] = (answers, ttl,
+                                           dnsenc.response_size(name, qt, rc, answers))
+        ans_u.append(hit[0])
+        ttl_u.append(hit[1])
+        size_u.append(hit[2])
+    for d in drafts:
+        if d.answers is not None:
+            _explicit(d, ans_u, ttl_u, size_u)
+    pointer = np.empty(len(qtype), np.int64)
+    pointer[zone_rows] = inverse.ravel()
+    pointer[~zone_rows] = len(uniq) + explicit[~zone_rows]
+    take = pa.array(pointer)
     return (pa.array(ans_u, pa.list_(pa.string())).take(take),
             pa.array(ttl_u, pa.uint32()).take(take),
-            pa.array(size_u[inverse.ravel()], pa.uint32()))
+            np.asarray(size_u, np.uint32)[pointer])
 
 
-def _explicit_answers(d: Draft) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _explicit(d: Draft, ans_u: list[tuple[str, ...] | list[str]], ttl_u: list[int | None],
+              size_u: list[int]) -> None:
     assert d.answers is not None
     answers = d.answers.to_pylist()
     ttl = d.ttl if d.ttl is not None else np.zeros(len(d), np.uint32)
-    ttl_list = [int(t) if a else None for t, a in zip(ttl.tolist(), answers, strict=True)]
-    qnames = d.qname.to_pylist()
-    size = [len(dnsenc.encode_response(0, q, int(t), int(r), a or (), tl))
-            for q, t, r, a, tl in zip(qnames, d.qtype.tolist(), d.rcode.tolist(), answers,
-                                      ttl_list, strict=True)]
-    return (pa.array(answers, pa.list_(pa.string())), pa.array(ttl_list, pa.uint32()),
-            pa.array(size, pa.uint32()))
+    for q, t, r, a, tl in zip(d.qname.to_pylist(), d.qtype.tolist(), d.rcode.tolist(),
+                              answers, ttl.tolist(), strict=True):
+        ans_u.append(a or [])
+        ttl_u.append(int(tl) if a else None)
+        size_u.append(dnsenc.response_size(q, int(t), int(r), a or ()))

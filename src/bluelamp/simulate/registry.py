@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from bluelamp.simulate.beacon import Beacon
 from bluelamp.simulate.behaviour import Behaviour
 from bluelamp.simulate.benign import Benign
+from bluelamp.simulate.dga import Dga
+from bluelamp.simulate.tunnel import Tunnel
 
 BEHAVIOURS: dict[str, type[Behaviour]] = {
-    b.name: b for b in (Benign,)
+    b.name: b for b in (Dga, Beacon, Tunnel, Benign)
 }
 #: what `simulate` runs unless told otherwise (order matters: it fixes the random streams'
 #: use of the shared client pool)
