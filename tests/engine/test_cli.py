@@ -154,3 +154,14 @@ def test_demo_runs_small(tmp_path: Path) -> None:
     assert "Simulated" in result.stdout
     assert (tmp_path / "traffic.parquet").exists()
     assert list((tmp_path / "lake" / "kind=dns").glob("day=*/*.parquet"))
+
+
+def test_unreadable_file_in_a_directory_is_one_error(traffic: Path) -> None:
+    (traffic / "README").write_bytes(b"\x00\x01 not dns at all \xff" * 10)
+    result = runner.invoke(app, ["analyze", str(traffic), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["observations"], doc["errors"]) == (101, 1)
+    assert doc["error_samples"][0]["source"].endswith("README")
+    assert [f["subject"] for f in doc["findings"]] == ["10.6.6.6"]
+    assert runner.invoke(app, ["analyze", str(traffic), "--strict"]).exit_code == 2

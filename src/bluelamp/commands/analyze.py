@@ -19,7 +19,7 @@ from rich.table import Table
 from bluelamp.detect.base import Finding, Limits, findings_table
 from bluelamp.detect.engine import Engine, default_detectors
 from bluelamp.detect.metrics import EngineMetrics
-from bluelamp.errors import BluelampError, InputError, RecordError
+from bluelamp.errors import BluelampError, InputError, Location, RecordError
 from bluelamp.schema import DNS, FINDING
 from bluelamp.sources.base import DEFAULT_BATCH_SIZE, Chunk, read_path, readers
 from bluelamp.store.lake import Lake
@@ -116,19 +116,36 @@ def run_analysis(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_error: Callable[[RecordError], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> Analysis:
     """Feed every file to `engine` and flush it. Bad records are counted and passed to
-    `on_error`; with `strict` the first one raises InputError."""
+    `on_error`; with `strict` the first one raises InputError. A file that cannot be read
+    at all counts as one error (and raises with `strict`)."""
     found: list[Finding] = []
     samples: list[RecordError] = []
+
+    def note(error: RecordError) -> None:
+        if len(samples) < MAX_ERROR_SAMPLES:
+            samples.append(error)
+        if on_error is not None:
+            on_error(error)
+
     for path in files:
-        for chunk in read_chunks(path, fmt, strict=strict, batch_size=batch_size):
-            for error in chunk.errors:
-                if len(samples) < MAX_ERROR_SAMPLES:
-                    samples.append(error)
-                if on_error is not None:
-                    on_error(error)
-            found += engine.process(chunk)
+        try:
+            for chunk in read_chunks(path, fmt, strict=strict, batch_size=batch_size):
+                for error in chunk.errors:
+                    note(error)
+                found += engine.process(chunk)
+                if on_chunk is not None:
+                    on_chunk(engine.metrics.rows)
+        except InputError as exc:
+            if strict:
+                raise
+            # a file that cannot be read at all (unknown format, unreadable) is one bad
+            # record; the other files still count
+            engine.metrics.errors += 1
+            note(exc.error if isinstance(exc.error, RecordError)
+                 else RecordError(Location(str(path)), str(exc)))
         if on_file is not None:
             on_file(path)
     found += engine.flush()
@@ -200,7 +217,9 @@ def analyze(
             task = progress.add_task("analysing", total=sum(sizes.values()) or None)
             result = run_analysis(files, engine, fmt=fmt, strict=strict,
                                   batch_size=settings.engine.batch_size, on_error=report,
-                                  on_file=lambda p: progress.advance(task, sizes[p]))
+                                  on_file=lambda p: progress.advance(task, sizes[p]),
+                                  on_chunk=lambda rows: progress.update(
+                                      task, description=f"analysing: {rows:,} rows"))
     except BluelampError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
