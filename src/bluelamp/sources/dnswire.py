@@ -126,7 +126,8 @@ def walk_names(buf: _Buf, base: np.ndarray, limit: np.ndarray, pos: np.ndarray,
         ln = b[is_lab]
         lab_ok = p[lb] + 1 + ln <= limit[lb]
         if collect and lb.size:
-            segs.append((lb, p[lb] + 1, ln))
+            # only labels inside the message: a failed name may have collected some
+            segs.append((lb[lab_ok], p[lb[lab_ok]] + 1, ln[lab_ok]))
         p[lb] += ln + 1
         total[lb] += ln + 1
         bad_idx = np.concatenate([active[bad], pt[~ptr_ok], lb[~lab_ok]])
