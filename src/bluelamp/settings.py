@@ -43,6 +43,18 @@ class WebSettings(BaseModel):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL used in e-mails and feeds."
     )
+    max_body_bytes: int = Field(
+        1_048_576, description="Largest request body the web server accepts (bytes)."
+    )
+    login_per_minute: int = Field(
+        10, description="Login attempts allowed per minute, per client address and per account."
+    )
+    session_hours: int = Field(12, description="How long a web session stays valid.")
+    dns_nameservers: list[str] = Field(
+        default_factory=list,
+        description="Resolvers used to check domain ownership (TXT); system ones when empty.",
+    )
+    dns_port: int = Field(53, description="Port of those resolvers.")
 
 
 class EngineSettings(BaseModel):

@@ -1,0 +1,22 @@
+"""Control-plane models, one module per domain. Importing this package registers every table
+on `Base.metadata` (migrations and tests compare against it)."""
+
+from bluelamp.store.models.accounts import PRIVILEGED, ApiToken, Role, User, WebSession
+from bluelamp.store.models.audit import AuditEntry
+from bluelamp.store.models.base import Base
+from bluelamp.store.models.orgs import Organisation, OrgAsn, OrgDomain, OrgNetwork, Status
+
+__all__ = [
+    "PRIVILEGED",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "OrgAsn",
+    "OrgDomain",
+    "OrgNetwork",
+    "Organisation",
+    "Role",
+    "Status",
+    "User",
+    "WebSession",
+]
