@@ -154,10 +154,11 @@ class Ingestor:
 
     def ingest_path(self, path: Path, feed: str | None = None,
                     mapping: Path | None = None, *, feed_url: str | None = None,
-                    label: str | None = None, batch_size: int = 65_536) -> None:
+                    label: str | None = None, batch_size: int = 65_536,
+                    now: dt.datetime | None = None) -> None:
         """Ingest one file; `label` names it in errors and raw_ref (default: its path)."""
         parser = parser_for(path, feed, mapping)
-        now = dt.datetime.now(dt.UTC)
+        now = now or dt.datetime.now(dt.UTC)
         with open_input(path) as stream:
             chunks = parser.parse(stream, label or str(path),  # type: ignore[arg-type]
                                   batch_size=batch_size, observed=now)
@@ -187,15 +188,14 @@ class Ingestor:
                 self._write(fresh)
 
     def _dedup(self, table: pa.Table, now: dt.datetime) -> pa.Table:
-        """Drop ids already written in this run, then (with a state) those seen within
-        the window in earlier runs."""
+        """Keep the rows whose id is new: per the state (window, lifecycle) when there is
+        one, else per this run."""
+        if self.state is not None:
+            return table.filter(pa.array(self.state.observe(table, now)))
         ids = table.column("id").to_pylist()
         keep = [i not in self._seen for i in ids]
         self._seen.update(ids)
-        table = table.filter(pa.array(keep))
-        if self.state is not None:
-            table = table.filter(pa.array(self.state.observe(table, now)))
-        return table
+        return table.filter(pa.array(keep))
 
     def _write(self, table: pa.Table) -> None:
         if table.num_rows == 0 or self.sink is None:
@@ -287,7 +287,7 @@ def _pull_one(client: httpx.Client, source: FeedSource, ingestor: Ingestor, stat
         path.write_bytes(resp.content)
         try:
             ingestor.ingest_path(path, source.feed, source.mapping, feed_url=source.url,
-                                 label=source.url)
+                                 label=source.url, now=now)
         except BluelampError as exc:
             return PullOutcome(source.name, "failed", str(exc), attempts)
     state.save_pull(source.name, source.url, resp.headers.get("etag"),
