@@ -121,7 +121,9 @@ class DnstapListener:
                 path.unlink()  # a stale socket from a previous run
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(ep.path)
-            os.chmod(ep.path, 0o666)  # resolvers usually run as their own user
+            # owner and group only: anyone who can write here can inject observations;
+            # put the resolver's user in our group (docs/live.md)
+            os.chmod(ep.path, 0o660)
         else:
             family = socket.AF_INET6 if ":" in ep.host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
