@@ -35,6 +35,8 @@ class SimConfig:
     #: share of clients that are IPv6-only addressed in the logs
     ipv6_share: float = 0.15
     resolver: str = "10.20.255.53"
+    #: the resolver's IPv6 address, which IPv6 clients send their queries to
+    resolver6: str = "fd42:b1e0:1a3f::53"
     sensor: str = "sim-resolver-1"
     #: local time zone of the simulated population, hours east of UTC (diurnal rhythm)
     utc_offset_hours: float = 1.0

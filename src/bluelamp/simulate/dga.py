@@ -54,7 +54,7 @@ class Dga(Scheduled):
         order = list(g.permutation(families))
         i = campaign = 0
         while i < len(infected):
-            size = int(min(g.integers(1, 5), len(infected) - i))
+            size = min(int(g.integers(1, 5)), len(infected) - i)
             family = str(order[campaign % len(order)])
             self._campaign(f"dga-{campaign + 1}", family, infected[i : i + size], g)
             i += size
@@ -64,7 +64,7 @@ class Dga(Scheduled):
     def _campaign(self, cid: str, family: str, clients: np.ndarray,
                   g: np.random.Generator) -> None:
         pool = family_names()[family]
-        size = int(min(len(pool), g.integers(30, 260)))
+        size = min(len(pool), int(g.integers(30, 260)))
         names = [pool[j] for j in g.choice(len(pool), size=size, replace=False)]
         c2_at = int(g.integers(0, size))
         c2 = names[c2_at]

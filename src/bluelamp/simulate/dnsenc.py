@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import socket
 import struct
 from collections.abc import Sequence
@@ -52,26 +53,20 @@ def name_to_wire(name: str) -> bytes:
     return bytes(out)
 
 
+_TOKEN = re.compile(r"\\(\d{3})|\\(.)|(\.)|([^\\.]+)", re.S)
+
+
 def _split_escaped(name: str) -> list[bytes]:
     labels: list[bytes] = []
     label = bytearray()
-    i = 0
-    while i < len(name):
-        ch = name[i]
-        if ch == "\\":
-            if name[i + 1 : i + 4].isdigit() and len(name[i + 1 : i + 4]) == 3:
-                label.append(int(name[i + 1 : i + 4]))
-                i += 4
-                continue
-            label += name[i + 1].encode("latin-1")
-            i += 2
-            continue
-        if ch == ".":
+    for ddd, char, dot, plain in _TOKEN.findall(name):
+        if dot:
             labels.append(bytes(label))
             label = bytearray()
+        elif ddd:
+            label.append(int(ddd))
         else:
-            label += ch.encode("latin-1")
-        i += 1
+            label += (char or plain).encode("latin-1")
     if label:
         labels.append(bytes(label))
     return labels

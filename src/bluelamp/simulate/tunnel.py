@@ -81,7 +81,7 @@ class Tunnel(Scheduled):
     def _session(self, cid: str, tool: str, client: int, g: np.random.Generator) -> None:
         cfg = self.world.cfg
         captured = tunnel_queries(tool)
-        length = int(min(len(captured), g.integers(400, 2500)))
+        length = min(len(captured), int(g.integers(400, 2500)))
         first = int(g.integers(0, len(captured) - length + 1))
         base = base_domain(g)
         qnames = [escape_name(raw[: -len(CAPTURE_BASE)] + b"." + base.encode())

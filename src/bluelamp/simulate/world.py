@@ -48,6 +48,10 @@ class World:
         return len(self.address)
 
     @cached_property
+    def is_v6(self) -> np.ndarray:
+        return np.array([":" in a for a in self.address], dtype=bool)
+
+    @cached_property
     def address_array(self) -> pa.Array:
         return pa.array(self.address, pa.string())
 

@@ -82,14 +82,17 @@ def write(table: pa.Table, path: str | Path, fmt: str) -> None:
 
 def _factory(fmt: str) -> Callable[[BinaryIO], TableWriter]:
     if fmt in ("zeek", "zeek-json", "bind"):
-        from bluelamp.simulate import textformats
+        from bluelamp.simulate.textformats import BindWriter, ZeekJsonWriter, ZeekWriter
 
-        return {"zeek": textformats.ZeekWriter, "zeek-json": textformats.ZeekJsonWriter,
-                "bind": textformats.BindWriter}[fmt]
+        text: dict[str, Callable[[BinaryIO], TableWriter]] = {
+            "zeek": ZeekWriter, "zeek-json": ZeekJsonWriter, "bind": BindWriter}
+        return text[fmt]
     if fmt in ("pcap", "dnstap"):
-        from bluelamp.simulate import wireformats
+        from bluelamp.simulate.wireformats import DnstapWriter, PcapWriter
 
-        return {"pcap": wireformats.PcapWriter, "dnstap": wireformats.DnstapWriter}[fmt]
+        wire: dict[str, Callable[[BinaryIO], TableWriter]] = {
+            "pcap": PcapWriter, "dnstap": DnstapWriter}
+        return wire[fmt]
     plain: dict[str, Callable[[BinaryIO], TableWriter]] = {
         "parquet": ParquetWriter, "csv": CsvWriter, "ndjson": NdjsonWriter}
     return plain[fmt]

@@ -23,6 +23,9 @@ _CDN_EDGES = ("{h}.edgekey.net", "{h}.cdn.cloudflare.net", "{h}.fastly.net",
               "d{x}.cloudfront.net", "{h}.azureedge.net")
 _TWO_LEVEL = frozenset({"co.uk", "org.uk", "ac.uk", "com.au", "net.au", "co.jp", "com.br",
                         "co.nz", "co.za", "com.cn", "com.tr", "com.mx", "co.in", "com.ar"})
+_DNSBLS = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org")
+_ISPS = ("static.simnet-fiber.net", "dyn.simnet-cable.net", "rev.simhost-dc.com",
+         "cust.simtel-mobile.net")
 _CDN_PREFIXES = ("www.", "cdn.", "static.", "img.", "assets.", "s.", "edge.")
 
 
@@ -90,8 +93,6 @@ class Zone:
             ttl = min(ttl, 20 + h[5] % 3 * 20)
         target = chain[-1] if chain else name
         records = self._records(name, target, qtype, h)
-        if records is None:
-            return (), None
         if not records and not chain:
             return (), None
         return (*chain, *records), ttl
@@ -109,8 +110,10 @@ class Zone:
             return ()
         return (first,)
 
-    def _records(self, name: str, target: str, qtype: int, h: bytes) -> tuple[str, ...] | None:
+    def _records(self, name: str, target: str, qtype: int, h: bytes) -> tuple[str, ...]:
         reg = registered_guess(name)
+        if qtype == 1 and name.endswith(_DNSBLS):
+            return ("127.0.0.2",)  # a block list's "listed" answer
         if qtype == 1:
             return tuple(address_v4(f"{target}#{i}") for i in range(1 + h[8] % 3))
         if qtype == 28:
@@ -124,11 +127,15 @@ class Zone:
         if qtype == 16:
             return (_txt_for(name, reg),)
         if qtype == 12:
-            return (f"host-{h[12]}-{h[13]}.{reg}",) if "arpa" not in reg else None
+            if name.endswith(".in-addr.arpa"):
+                octets = "-".join(reversed(name.split(".")[:4]))
+                return (f"ip-{octets}.{_ISPS[h[12] % len(_ISPS)]}",)
+            return (f"host-{h[12]}-{h[13]}.{reg}",)
         if qtype == 2:
             return (f"ns1.{reg}", f"ns2.{reg}")
         if qtype == 43:
-            return (f"{int.from_bytes(h[14:16], 'big')} 13 2 {_digest(name + '#ds').hex()[:64]}",)
+            digest = (_digest(name + "#ds") + _digest(name + "#ds2")).hex()[:64]  # SHA-256 size
+            return (f"{int.from_bytes(h[14:16], 'big')} 13 2 {digest}",)
         if qtype == 48:
             ksk, zsk = (base64.b64encode(_digest(name + k) + _digest(name + k + "2")[:16])
                         .decode() for k in ("#ksk", "#zsk"))
