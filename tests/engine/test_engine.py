@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from bluelamp.detect.engine import Engine
@@ -106,7 +107,7 @@ def test_findings_and_observations_go_to_the_lake(tmp_path: Path) -> None:
     assert sorted(lake.read("finding").column("count").to_pylist()) == [1, 2]
 
 
-def test_checkpoint_resume_skips_closed_windows(tmp_path: Path) -> None:
+def test_checkpoint_resume_skips_what_was_processed(tmp_path: Path) -> None:
     path = tmp_path / "state" / "ckpt.json"
     rows = dns([{"ts": at(m), "client": "a"} for m in (1, 2, 61, 62, 121)])
     first = Engine([CountingDetector()], checkpoint=path, grace=dt.timedelta(0))
@@ -114,18 +115,51 @@ def test_checkpoint_resume_skips_closed_windows(tmp_path: Path) -> None:
     first.save_checkpoint()  # crash here: window 120 was open, not emitted
     second = Engine([CountingDetector()], checkpoint=path, grace=dt.timedelta(0))
     assert second.metrics.rows == 5
-    # the input is replayed from the start: closed windows are skipped, not duplicated
+    # the input is replayed from the start: everything up to the checkpoint is skipped
     found = second.process(rows) + second.flush()
-    assert counts(found) == [(at(120), 1)]
-    assert second.metrics.skipped_rows == 4
+    # an int state cannot be saved: the open window restarts (and says so)
+    assert counts(found) == [(at(120), 0)]
+    assert second.metrics.dropped == {"count": {"state-not-restored": 1}}
+    assert second.metrics.skipped_rows == 5
     assert second.metrics.late_rows == 0
+
+
+def nx_traffic() -> pa.Table:
+    rows = [{"ts": at(m / 4), "client": f"c{m % 7}", "qname": f"n{m}.example",
+             "rcode": 3 if m % 7 == 0 else 0} for m in range(4 * 150)]
+    return dns(rows)
+
+
+def test_live_resume_restores_open_windows(tmp_path: Path) -> None:
+    from bluelamp.detect.nxdomain import NxdomainBurst
+
+    table = nx_traffic()
+    whole = Engine([NxdomainBurst(min_count=20)])
+    expected = whole.process(table) + whole.flush()
+    assert expected  # the test needs findings to compare
+
+    path = tmp_path / "ckpt.json"
+    cut = 300  # in the middle of the window 60..120 (rows are 15 s apart)
+    first = Engine([NxdomainBurst(min_count=20)], checkpoint=path)
+    got = first.process(table.slice(0, cut))
+    first.save_checkpoint()
+    assert first.open_windows == 1
+    # live input is not replayed: the next run sees only what came after the crash
+    second = Engine([NxdomainBurst(min_count=20)], checkpoint=path)
+    got += second.process(table.slice(cut)) + second.flush()
+    assert [f.to_row() for f in got] == [f.to_row() for f in expected]
+    assert second.metrics.rows == table.num_rows
 
 
 def test_checkpoint_file_is_atomic_and_validated(tmp_path: Path) -> None:
     path = tmp_path / "ckpt.json"
     engine = Engine([CountingDetector()], checkpoint=path)
+    engine.process(dns([{"ts": at(1), "client": "a"}]))
     engine.save_checkpoint()
-    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.json"]
+    engine.save_checkpoint()  # the previous state folder is replaced, not accumulated
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names[0].startswith(".ckpt.json.state-") and names[1:] == ["ckpt.json"]
+    assert not list(tmp_path.rglob("*.tmp"))
     path.write_text("{not json")
     with pytest.raises(BluelampError, match="unreadable checkpoint"):
         Engine([CountingDetector()], checkpoint=path)

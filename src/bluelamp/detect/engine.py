@@ -24,6 +24,7 @@ import pyarrow as pa
 from bluelamp.detect import checkpoint as ckpt
 from bluelamp.detect.base import Detector, Finding, Limits, WindowContext, findings_table
 from bluelamp.detect.metrics import EngineMetrics
+from bluelamp.detect.state import KeyedAggregate
 from bluelamp.schema import TIMESTAMP
 from bluelamp.sources.base import Chunk
 
@@ -72,8 +73,6 @@ class _Group:
     open: dict[int, _Window] = field(default_factory=dict)
     #: end of the last window closed; rows before it are late
     closed_until: int = -(2**62)
-    #: closed_until as loaded from a checkpoint; rows before it are skipped, not late
-    resumed_until: int = -(2**62)
 
 
 class Engine:
@@ -104,6 +103,9 @@ class Engine:
         self.metrics = EngineMetrics()
         self._groups = self._make_groups(self.detectors)
         self._watermark = -(2**62)
+        # after a resume: rows up to the newest timestamp the checkpoint had processed
+        # are already in the restored state (or in closed windows), so they are skipped
+        self._resume_us: int | None = None
         self._pending_obs: list[pa.Table] = []
         self._pending_rows = 0
         # findings of windows closed early to bound memory, returned with the next batch
@@ -124,6 +126,10 @@ class Engine:
             return []
         table = _as_table(data)
         ts = _ts_us(table)
+        if self._resume_us is not None:
+            table, ts = self._skip_processed(table, ts, self._resume_us)
+            if table.num_rows == 0:
+                return []
         self.metrics.rows += table.num_rows
         newest = int(ts.max())
         newest_dt = from_us(newest)
@@ -147,13 +153,20 @@ class Engine:
         return found
 
     def save_checkpoint(self) -> None:
-        """Record which windows are closed (and the counters) so a restart resumes there."""
+        """Record closed windows, open windows' detector state and the counters, so that a
+        restart resumes exactly here (see docs/engine.md)."""
         if self.checkpoint is None:
             raise ValueError("this engine has no checkpoint path")
-        # observations of closed windows must be durable before we claim them processed
+        # observations processed so far must be durable before we claim them processed
         self._flush_observations()
         closed = {g.length_us: g.closed_until for g in self._groups}
-        ckpt.save(self.checkpoint, closed, self.metrics.to_dict())
+        windows = [
+            ckpt.WindowState(g.length_us, w.start_us, det.name, dict(ctx.dropped),
+                             _dump_state(det, state, ctx))
+            for g in self._groups for w in g.open.values()
+            for det, ctx, state in zip(g.detectors, w.contexts, w.states, strict=True)
+        ]
+        ckpt.save(self.checkpoint, closed, self.metrics.to_dict(), windows)
 
     @property
     def open_windows(self) -> int:
@@ -172,19 +185,43 @@ class Engine:
         return list(groups.values())
 
     def _resume(self, path: Path) -> None:
-        closed, metrics = ckpt.load(path)
+        closed, metrics, windows = ckpt.load(path)
         self.metrics.restore(metrics)
         for group in self._groups:
             if group.length_us in closed:
-                group.closed_until = group.resumed_until = closed[group.length_us]
+                group.closed_until = closed[group.length_us]
         if self.metrics.newest_ts is not None:
-            self._watermark = to_us(self.metrics.newest_ts)
+            self._watermark = self._resume_us = to_us(self.metrics.newest_ts)
+        where = {(g.length_us, d.name): (g, i) for g in self._groups
+                 for i, d in enumerate(g.detectors)}
+        for saved in windows:
+            found = where.get((saved.length_us, saved.detector))
+            if found is None or saved.start_us + saved.length_us <= found[0].closed_until:
+                continue  # a detector no longer configured, or a window already closed
+            group, i = found
+            index = saved.start_us // group.length_us
+            window = group.open.get(index) or self._open(group, index)
+            ctx = window.contexts[i]
+            ctx.dropped.update(saved.dropped)
+            restored = _load_state(group.detectors[i], window.states[i], saved.table, ctx)
+            if restored is None:
+                ctx.drop("state-not-restored")
+            else:
+                window.states[i] = restored
+
+    def _skip_processed(self, table: pa.Table, ts: np.ndarray,
+                        until: int) -> tuple[pa.Table, np.ndarray]:
+        fresh = ts > until
+        if fresh.all():
+            return table, ts
+        self.metrics.skipped_rows += int(np.count_nonzero(~fresh))
+        return table.filter(pa.array(fresh)), ts[fresh]
 
     def _route(self, group: _Group, table: pa.Table, ts: np.ndarray) -> None:
         """Hand each detector of `group` the rows of each window, one slice per window."""
         keep = ts >= group.closed_until
         if not keep.all():
-            self._count_before(group, ts[~keep])
+            self.metrics.late_rows += int(np.count_nonzero(~keep))
             table, ts = table.filter(pa.array(keep)), ts[keep]
             if table.num_rows == 0:
                 return
@@ -201,11 +238,6 @@ class Engine:
         ends = np.concatenate((cuts, [len(idx)]))
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
             self._feed(group, int(idx[s]), table.slice(s, e - s))
-
-    def _count_before(self, group: _Group, ts: np.ndarray) -> None:
-        skipped = int(np.count_nonzero(ts < group.resumed_until))
-        self.metrics.skipped_rows += skipped
-        self.metrics.late_rows += len(ts) - skipped
 
     def _feed(self, group: _Group, index: int, rows: pa.Table) -> None:
         window = group.open.get(index)
@@ -275,6 +307,38 @@ class Engine:
         if self.lake is not None and self._pending_obs:
             self.lake.write("dns", pa.concat_tables(self._pending_obs))
         self._pending_obs, self._pending_rows = [], 0
+
+
+def _dump_state(det: Detector[Any], state: Any, ctx: WindowContext) -> pa.Table | None:
+    """A detector's window state as an Arrow table: its own `dump_state`, else a
+    KeyedAggregate's merged table; None if it cannot be saved."""
+    dump = getattr(det, "dump_state", None)
+    if dump is not None:
+        table: pa.Table = dump(state, ctx)
+        return table
+    if isinstance(state, KeyedAggregate):
+        return state.merge(ctx)
+    return None
+
+
+def _load_state(det: Detector[Any], fresh: Any, table: pa.Table | None,
+                ctx: WindowContext) -> Any:
+    """The inverse of `_dump_state`; None when the saved table does not fit (e.g. the
+    detector changed between runs)."""
+    if table is None:
+        return None
+    load = getattr(det, "load_state", None)
+    if load is not None:
+        return load(table, ctx)
+    if isinstance(fresh, KeyedAggregate):
+        columns = [*fresh.keys, *fresh.sums, *fresh.mins, *fresh.maxs]
+        if table.num_rows == 0:
+            return fresh
+        if sorted(table.column_names) != sorted(columns):
+            return None
+        fresh.parts, fresh.pending = [table], table.num_rows
+        return fresh
+    return None
 
 
 def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:

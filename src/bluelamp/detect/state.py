@@ -51,7 +51,9 @@ class KeyedAggregate:
         """Merge every part into one table with one row per key; enforce the key cap."""
         if not self.parts:
             return pa.table({})
-        table = pa.concat_tables(self.parts) if len(self.parts) > 1 else self.parts[0]
+        # by name: a part restored from a checkpoint may order its columns differently
+        table = (pa.concat_tables(self.parts, promote_options="permissive")
+                 if len(self.parts) > 1 else self.parts[0])
         if len(self.parts) > 1:
             table = self._group(table).select(table.column_names)
         if table.num_rows > ctx.limits.max_keys:
