@@ -67,3 +67,17 @@ def test_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(LakeError, match="query failed"):
         lake.query("SELECT * FROM no_such_table")
     assert lake.write("dns", dns([])) == []
+
+
+def test_compact_merges_each_day_and_keeps_rows(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    for i in range(3):
+        lake.write("dns", dns([{"ts": at(i), "client": f"c{i}"},
+                               {"ts": at(24 * 60 + i), "client": f"d{i}"}]))
+    lake.write("dns", dns([{"ts": at(3 * 24 * 60), "client": "alone"}]))
+    before = lake.read("dns").sort_by("ts").to_pylist()
+    assert lake.compact("dns") == 6
+    assert [len(list(d.glob("*.parquet"))) for d in sorted((tmp_path / "kind=dns").iterdir())
+            ] == [1, 1, 1]
+    assert lake.read("dns").sort_by("ts").to_pylist() == before
+    assert lake.compact("dns") == 0

@@ -86,6 +86,27 @@ class Lake:
             raise
         return final
 
+    def compact(self, kind: str, min_files: int = 2) -> int:
+        """Merge each day partition of `kind` that has at least `min_files` files into one
+        file (live input writes many small ones). Returns the number of files removed.
+
+        The merged file is renamed into place before the parts are removed, so a query
+        that runs at that instant may count those rows twice, never zero times; run it
+        when nothing else queries the lake if that matters."""
+        schema = _schema(kind)
+        removed = 0
+        folder = self.root / f"kind={kind}"
+        for day_dir in sorted(folder.glob("day=*")):
+            parts = sorted(day_dir.glob("*.parquet"))
+            if len(parts) < min_files:
+                continue
+            table = pa.concat_tables(schema.conform(pq.read_table(p)) for p in parts)
+            self._write_file(kind, day_dir.name.removeprefix("day="), table)
+            for part in parts:
+                part.unlink()
+            removed += len(parts)
+        return removed
+
     # ---------------------------------------------------------------- reading
 
     def files(self, kind: str) -> list[Path]:
@@ -102,8 +123,11 @@ class Lake:
             self._create_view(con, kind)
         return con
 
+    def _has_files(self, kind: str) -> bool:
+        return next(iter((self.root / f"kind={kind}").glob("day=*/*.parquet")), None) is not None
+
     def _create_view(self, con: duckdb.DuckDBPyConnection, kind: str) -> None:
-        if self.files(kind):
+        if self._has_files(kind):
             pattern = str(self.root / f"kind={kind}" / "day=*" / "*.parquet")
             literal = "'" + pattern.replace("'", "''") + "'"  # views cannot take parameters
             con.execute(
