@@ -34,10 +34,34 @@ def absent(col: pa.Array, unset: tuple[str, ...] = ()) -> np.ndarray:
     return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _null_where(col: pa.Array, mask: np.ndarray) -> pa.Array:
+def with_nulls(col: pa.Array, mask: np.ndarray) -> pa.Array:
+    """`col` with the rows in `mask` set to null. Zero-copy (a new validity bitmap over the
+    same buffers) for the usual unsliced arrays; `if_else` copies every value and is several
+    times slower on string and list columns."""
     if not mask.any():
         return col
-    return pc.if_else(pa.array(mask), pa.scalar(None, col.type), col)
+    simple = (pa.types.is_string(col.type) or pa.types.is_binary(col.type)
+              or pa.types.is_list(col.type) or pa.types.is_primitive(col.type))
+    if col.offset != 0 or not simple or pa.types.is_boolean(col.type):
+        return pc.if_else(pa.array(mask), pa.scalar(None, col.type), col)
+    valid = ~mask
+    if col.null_count:
+        valid &= ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    own = col.buffers()[1:col.type.num_buffers]
+    children = [col.values] if pa.types.is_list(col.type) else None
+    return pa.Array.from_buffers(col.type, len(col), [bitmap, *own], children=children)
+
+
+_null_where = with_nulls
+
+
+def constant_strings(value: str, n: int) -> pa.Array:
+    """A string array of `n` copies of `value`, built from buffers (no Python objects)."""
+    raw = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int32) * len(raw)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
+                                                  pa.py_buffer(raw * n)])
 
 
 def numbers(col: pa.Array | pa.ChunkedArray, *, floats: bool, unset: tuple[str, ...] = ()
@@ -131,12 +155,25 @@ def min_per_list(lists: pa.Array, *, unset: tuple[str, ...] = ()
     """Smallest number in each list (of strings or numbers): (mins, present, bad row mask)."""
     lists = as_array(lists)
     n = len(lists)
-    flat = pc.list_flatten(lists)
-    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False))
+    # walk the child values through the offsets: null lists may still own child values
+    offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    flat = lists.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    parents = np.repeat(np.arange(n), np.diff(offsets))
+    listed = ~np.asarray(lists.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    in_list = listed[parents]
+    if not in_list.all():  # e.g. Zeek's "-" split into ["-"] under a null list
+        flat = with_nulls(flat, ~in_list)
     values, present, bad_items = numbers(flat, floats=True, unset=unset)
+    present &= in_list
     bad = np.zeros(n, dtype=bool)
-    bad[parents[bad_items]] = True
+    bad[parents[bad_items & in_list]] = True
+    # one reduceat over the starts of the non-empty lists; values of null lists that lie
+    # between them are +inf and cannot change a minimum
+    lengths = np.diff(offsets)
+    vals = np.where(present, values, np.inf)
     mins = np.full(n, np.inf)
-    np.minimum.at(mins, parents[present], values[present])
+    nonempty = (lengths > 0) & listed
+    if nonempty.any():
+        mins[nonempty] = np.minimum.reduceat(vals, (offsets[:-1] - offsets[0])[nonempty])
     has = np.isfinite(mins)
     return mins, has, bad

@@ -32,8 +32,6 @@ import pyarrow.compute as pc
 
 Escapes = Literal["zone", "zeek", "none"]
 
-# Anything outside printable ASCII, a backslash, or upper case needs more than lower-casing.
-_UNUSUAL = r"[^!-~]|\\"
 _ZONE_ESCAPE = re.compile(rb"\\(\d{3}|.)", re.DOTALL)
 _ZEEK_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 _PLAIN = frozenset(range(0x21, 0x7F)) - {ord("."), ord("\\")}
@@ -123,14 +121,25 @@ def normalize_qnames(arr: pa.Array | pa.ChunkedArray, escapes: Escapes = "zone")
         arr = arr.cast(pa.string())
     if len(arr) == 0:
         return arr
-    unusual = pc.match_substring_regex(arr, _UNUSUAL)
+    unusual = _unusual(arr)
     if pc.any(unusual).as_py():
         return _normalize_slow(arr, unusual, escapes)
     lowered = pc.ascii_lower(arr)
-    stripped = pc.if_else(pc.ends_with(lowered, "."), pc.utf8_slice_codeunits(lowered, 0, -1),
-                          lowered)
-    # "." alone (or "") is the root
-    return pc.if_else(pc.equal(stripped, ""), pa.scalar(".", pa.string()), stripped)
+    # a trailing dot, and the root written "" or ".", are rare: only then pay for if_else
+    dotted = pc.ends_with(lowered, ".")
+    if pc.any(dotted).as_py():
+        lowered = pc.if_else(dotted, pc.utf8_slice_codeunits(lowered, 0, -1), lowered)
+    empty = pc.equal(lowered, "")
+    if pc.any(empty).as_py():
+        lowered = pc.if_else(empty, pa.scalar(".", pa.string()), lowered)
+    return lowered
+
+
+def _unusual(arr: pa.Array) -> pa.Array:
+    """Values that need more than ASCII lower-casing: anything outside printable ASCII
+    (space included), or a backslash. Three fast kernels instead of one regex."""
+    odd = pc.or_(pc.invert(pc.ascii_is_printable(arr)), pc.match_substring(arr, "\\"))
+    return pc.or_(odd, pc.match_substring(arr, " "))
 
 
 def _normalize_slow(arr: pa.Array, unusual: pa.Array, escapes: Escapes) -> pa.Array:

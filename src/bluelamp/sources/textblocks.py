@@ -32,6 +32,7 @@ class LineBlock:
     first_line: int
     data: bytes
     errors: list[RecordError] = field(default_factory=list)
+    lines: int = -1  # number of lines in data (counted once, here)
 
 
 def iter_line_blocks(stream: BinaryIO, source: str, *, block_bytes: int = BLOCK_BYTES,
@@ -59,10 +60,10 @@ def iter_line_blocks(stream: BinaryIO, source: str, *, block_bytes: int = BLOCK_
             errors.append(too_long(source, tail_line, carry))
             carry, skipping = b"", True
         if block or errors:
-            yield LineBlock(line_no, block, errors)
+            yield LineBlock(line_no, block, errors, tail_line - line_no)
         line_no = tail_line
     if carry:
-        yield LineBlock(line_no, carry + b"\n")
+        yield LineBlock(line_no, carry + b"\n", [], 1)
 
 
 def too_long(source: str, line: int, text: bytes) -> RecordError:

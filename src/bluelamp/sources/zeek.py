@@ -132,7 +132,8 @@ def to_dns(cols: dict[str, pa.Array], lines: np.ndarray, source: str, header: He
         if pa.types.is_string(ts_col.type):
             masked = np.asarray(pc.fill_null(pc.starts_with(ts_col, MASKED_TS), False)
                                 .to_numpy(zero_copy_only=False), dtype=bool)
-            ts_col = pc.if_else(pa.array(masked), pa.scalar("0", pa.string()), ts_col)
+            if masked.any():
+                ts_col = pc.if_else(pa.array(masked), pa.scalar("0", pa.string()), ts_col)
         values, present, ts_bad = convert.numbers(ts_col, floats=True, unset=unset)
         ok = convert.epoch_range_ok(values, present)
         report(ts_bad | ~ok, "ts", "not a time in seconds since 1970")
@@ -151,12 +152,14 @@ def to_dns(cols: dict[str, pa.Array], lines: np.ndarray, source: str, header: He
                                 ("proto", "transport")):
         if zeek_name in cols:
             col = convert.as_array(cols[zeek_name]).cast(pa.string())
-            out[dns_name] = pc.if_else(pa.array(convert.absent(col, unset)),
-                                       pa.scalar(None, pa.string()), col)
+            out[dns_name] = convert.with_nulls(col, convert.absent(col, unset))
 
     query = convert.as_array(cols["query"]).cast(pa.string())
-    query = pc.if_else(pa.array(convert.absent(query, unset)), pa.scalar(None, pa.string()),
-                       pc.if_else(pc.equal(query, header.empty), pa.scalar("."), query))
+    root = np.asarray(pc.fill_null(pc.equal(query, header.empty), False)
+                      .to_numpy(zero_copy_only=False), dtype=bool)
+    if root.any():  # Zeek writes the root name as the empty field
+        query = pc.if_else(pa.array(root), pa.scalar("."), query)
+    query = convert.with_nulls(query, convert.absent(query, unset))
     out["qname"] = normalize_qnames(query, escapes="zeek")
     too_long = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(out["qname"]), 1024), False)
                           .to_numpy(zero_copy_only=False), dtype=bool)
@@ -171,7 +174,7 @@ def to_dns(cols: dict[str, pa.Array], lines: np.ndarray, source: str, header: He
                                               pa.uint32())
         report(ttl_bad, "TTLs", "not a list of durations")
 
-    out["sensor"] = pa.array(np.full(n, PurePath(source).name, dtype=object), pa.string())
+    out["sensor"] = convert.constant_strings(PurePath(source).name, n)
     table = DNS.conform(pa.table(out))
     kept_masked = masked & ~bad
     if bad.any():
@@ -191,11 +194,12 @@ def _set_column(col: pa.Array | pa.ChunkedArray, header: Header) -> pa.Array:
     col = convert.as_array(col)
     if pa.types.is_list(col.type):
         return col.cast(pa.list_(pa.string()))
-    missing = pa.array(convert.absent(col, (header.unset,)))
+    missing = convert.absent(col, (header.unset,))
     empty = pc.fill_null(pc.equal(col, header.empty), False)
-    parts = pc.split_pattern(pc.if_else(empty, pa.scalar(""), col), header.set_separator)
-    parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
-    return pc.if_else(missing, pa.scalar(None, pa.list_(pa.string())), parts)
+    parts = pc.split_pattern(col, header.set_separator)
+    if pc.any(empty).as_py():
+        parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
+    return convert.with_nulls(parts, missing)
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,7 +220,8 @@ class ZeekTsvReader:
         for block in iter_line_blocks(stream, source):
             errors = state.log.admit(block.errors)
             tables: list[pa.Table] = []
-            for kind, line_no, data in _segments(block.data, block.first_line):
+            for kind, line_no, data, nlines in _segments(block.data, block.first_line,
+                                                         block.lines):
                 if kind == "header":
                     text = data.rstrip(b"\r").decode("utf-8", "backslashreplace")
                     state.header = state.header.apply(text, line_no)
@@ -225,7 +230,7 @@ class ZeekTsvReader:
                             Location(source, line=line_no), state.header.problem
                             + "; the data lines under it are skipped", sample(text))])
                     continue
-                table, errs = state.parse_run(data, line_no)
+                table, errs = state.parse_run(data, line_no, nlines)
                 errors += state.log.admit(errs)
                 if table is not None and table.num_rows:
                     tables.append(table)
@@ -246,20 +251,34 @@ def _chunks(tables: list[pa.Table], errors: list[RecordError], batch_size: int
         yield Chunk(batch, errors if i == 0 else [])
 
 
-def _segments(block: bytes, first_line: int) -> Iterator[tuple[str, int, bytes]]:
-    """Split a block into header lines and runs of data lines, with line numbers."""
-    pos, line = 0, first_line
+def _segments(block: bytes, first_line: int, total_lines: int
+              ) -> Iterator[tuple[str, int, bytes, int]]:
+    """Split a block into header lines and runs of data lines: (kind, first line number,
+    bytes, number of lines). Lines are counted once per block, not per run."""
+    pos, line, end_line = 0, first_line, first_line + total_lines
     while pos < len(block):
         if block.startswith(b"#", pos):
             end = block.index(b"\n", pos)
-            yield "header", line, block[pos:end]
+            yield "header", line, block[pos:end], 1
             pos, line = end + 1, line + 1
             continue
-        nxt = block.find(b"\n#", pos)
-        end = len(block) if nxt < 0 else nxt + 1
-        data = block[pos:end]
-        yield "data", line, data
-        pos, line = end, line + data.count(b"\n")
+        nxt = _next_header(block, pos)
+        if nxt < 0:
+            yield "data", line, block[pos:] if pos else block, end_line - line
+            return
+        data = block[pos:nxt]
+        count = data.count(b"\n")
+        yield "data", line, data, count
+        pos, line = nxt, line + count
+
+
+def _next_header(block: bytes, pos: int) -> int:
+    """Index of the next line that starts with '#' (a one-byte search is much faster than
+    searching for "\\n#"; '#' inside data lines is rare)."""
+    i = block.find(b"#", pos)
+    while i > 0 and block[i - 1] != 0x0A:
+        i = block.find(b"#", i + 1)
+    return i
 
 
 class _FastPathFailed(Exception):
@@ -277,10 +296,9 @@ class _TsvState:
     def __post_init__(self) -> None:
         self.log = ErrorLog(self.source)
 
-    def parse_run(self, data: bytes, first_line: int
+    def parse_run(self, data: bytes, first_line: int, nlines: int
                   ) -> tuple[pa.Table | None, list[RecordError]]:
         h = self.header
-        nlines = data.count(b"\n")
         if h.fields is None or h.problem:
             why = "no #fields header before it" if h.fields is None else (
                 f"the #fields header at line {h.fields_line} is unusable")
@@ -294,6 +312,7 @@ class _TsvState:
         try:
             cols = _parse_tsv(data, h)
             lines = np.arange(first_line, first_line + nlines)
+            cols, lines = _drop_blank(cols, lines)
         except _FastPathFailed:
             good, lines, errors = self._line_by_line(data, first_line)
             if not good:
@@ -337,6 +356,18 @@ class _TsvState:
             "be placed in time; they are kept with ts = 1970-01-01T00:00:00Z")]
 
 
+def _drop_blank(cols: dict[str, pa.Array], lines: np.ndarray
+                ) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """pyarrow reads a blank line as a row of empty strings (we keep empty lines so that
+    rows and lines stay aligned); a real record never has an empty ts, so drop those."""
+    blank = pc.equal(cols["ts"], "")
+    if not pc.any(blank).as_py():
+        return cols, lines
+    keep = pc.invert(blank)
+    mask = np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)
+    return {k: pc.filter(v, keep) for k, v in cols.items()}, lines[mask]
+
+
 def _line_problem(line: bytes, sep: bytes, want: int) -> str | None:
     if len(line) > MAX_LINE_BYTES:
         return f"line is longer than {MAX_LINE_BYTES} bytes"
@@ -357,13 +388,15 @@ def _parse_tsv(data: bytes, h: Header) -> dict[str, pa.Array]:
     Raises _FastPathFailed when any line is malformed (then the caller goes line by line)."""
     assert h.fields is not None
     wanted = [c for c in h.fields if c in ZEEK_FIELDS]
-    if b"\r" in data or b"\n\n" in data or data.startswith(b"\n"):
+    if b"\r" in data:  # pyarrow would take it for a line end and shift the line numbers
         raise _FastPathFailed
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
+            # ~2 MiB blocks parse faster than one huge block (cache), and still hold the
+            # longest line the fast path accepts
             read_options=pacsv.ReadOptions(column_names=list(h.fields), use_threads=False,
-                                           block_size=max(1 << 20, len(data) + 1)),
+                                           block_size=2 * MAX_LINE_BYTES + 1024),
             parse_options=pacsv.ParseOptions(delimiter=h.separator, quote_char=False,
                                              escape_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
