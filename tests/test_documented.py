@@ -1,0 +1,71 @@
+"""Nothing undocumented: every command has help with an example and a section in docs/cli.md,
+and every setting has a description and a line in docs/configuration.md (as datasette does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+import typer.main
+from pydantic import BaseModel
+
+from bluelamp.cli import app
+from bluelamp.settings import Settings
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def _commands() -> list[tuple[str, click.Command]]:
+    root = typer.main.get_command(app)
+    assert isinstance(root, click.Group)
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(group: click.Group, prefix: str) -> None:
+        for name, cmd in group.commands.items():
+            full = f"{prefix} {name}".strip()
+            if isinstance(cmd, click.Group):
+                walk(cmd, full)
+            else:
+                found.append((full, cmd))
+
+    walk(root, "")
+    return found
+
+
+COMMANDS = _commands()
+
+
+def test_there_are_commands() -> None:
+    assert len(COMMANDS) >= 3
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_command_help_has_an_example(name: str, command: click.Command) -> None:
+    text = (command.help or "") + (command.epilog or "")
+    assert "bluelamp " + name.split()[0] in text and "xample" in text, (
+        f"`bluelamp {name} --help` needs an example (a line 'Example: bluelamp {name} ...')"
+    )
+
+
+@pytest.mark.parametrize("name", [n for n, _ in COMMANDS])
+def test_command_is_in_cli_docs(name: str) -> None:
+    assert f"bluelamp {name}" in (DOCS / "cli.md").read_text(), f"docs/cli.md lacks `{name}`"
+
+
+def _settings() -> list[tuple[str, str | None]]:
+    out = []
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel), section
+        for key, sub in model.model_fields.items():
+            out.append((f"{section}.{key}", sub.description))
+    return out
+
+
+@pytest.mark.parametrize(("key", "description"), _settings())
+def test_setting_is_documented(key: str, description: str | None) -> None:
+    assert description, f"setting {key} has no description"
+    assert f"`{key}`" in (DOCS / "configuration.md").read_text(), (
+        f"docs/configuration.md lacks `{key}`"
+    )
