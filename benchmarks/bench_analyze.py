@@ -2,6 +2,7 @@
 
     python benchmarks/bench_analyze.py                 # 1M queries (a few seconds)
     python benchmarks/bench_analyze.py --rows 10000000 # the bounded-memory case
+    python benchmarks/bench_analyze.py --listed 1000000 # a feed-sized indicator list
 
 The input is generated (vectorised numpy, a day of traffic from 5,000 clients, Zipf-like
 names, 4% NXDOMAIN, 20 bursting clients) into a temporary Parquet file, written in slices
@@ -75,7 +76,7 @@ def _slice(rng: np.random.Generator, vocab: dict[str, pa.Array], n: int,
     }))
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> Path:
+def generate(path: Path, rows: int, seed: int = 7, listed: int = 500) -> Path:
     """Write `rows` queries spread over one day, slice by slice (sorted by time)."""
     rng = np.random.default_rng(seed)
     vocab = _vocabulary(seed)
@@ -90,10 +91,12 @@ def generate(path: Path, rows: int, seed: int = 7) -> Path:
         writer.write_table(table, row_group_size=128 * 1024)
     assert writer is not None
     writer.close()
-    # an indicator list: some listed names occur in the traffic, plus networks
-    listed = vocab["names"].slice(40_000, 500).to_pylist()  # rare names
+    # an indicator list: 500 rare names of the traffic, made-up names up to `listed`,
+    # and networks
+    names = vocab["names"].slice(40_000, 500).to_pylist()
+    names += [f"c2-{i}.example.org" for i in range(max(0, listed - 500))]
     nets = [f"203.0.{i}.0/24" for i in range(50)] + ["198.18.39.0/30"]
-    (path.parent / "indicators.txt").write_text("\n".join(listed + nets) + "\n")
+    (path.parent / "indicators.txt").write_text("\n".join(names + nets) + "\n")
     return path
 
 
@@ -136,13 +139,15 @@ def duckdb_scan(path: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--listed", type=int, default=500,
+                        help="domains on the indicator list (e.g. 1000000)")
     parser.add_argument("--analyse-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.analyse_only:
         print(json.dumps(analyse(args.analyse_only)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        path = generate(Path(tmp) / "dns.parquet", args.rows)
+        path = generate(Path(tmp) / "dns.parquet", args.rows, listed=args.listed)
         size = path.stat().st_size
         out = subprocess.run([sys.executable, __file__, "--analyse-only", str(path)],
                              check=True, capture_output=True, text=True)

@@ -2,9 +2,10 @@
 answer address on a list (exact IP or inside a listed CIDR).
 
 Lists are text files, one domain, IP or CIDR per line; `#` starts a comment. Matching is
-vectorised over the unique names and answers of each batch: a name is checked, then its
-parent, then its grandparent (one `is_in` per label depth), and IPv4 answers are matched
-against collapsed CIDR ranges with a binary search.
+vectorised over the unique names and answers of each batch: the name and every parent
+domain are looked up at once through prebuilt 64-bit hashes (`strmatch.StringSet`, fast
+for lists of millions), and IPv4 answers are matched against collapsed CIDR ranges with a
+binary search.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 
 from bluelamp.detect.base import Finding, WindowContext
 from bluelamp.detect.state import KeyedAggregate
+from bluelamp.detect.strmatch import StringSet
 from bluelamp.errors import InputError, Location, RecordError
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -80,25 +82,12 @@ def _is_domain(token: str) -> bool:
 # -------------------------------------------------------------------- vectorised matching
 
 
-def match_names(names: pa.Array, domains: pa.Array) -> pa.Array:
+def match_names(names: pa.Array, domains: pa.Array | StringSet) -> pa.Array:
     """For each name, the most specific listed domain that is the name or a parent of it
-    (null if none). One `is_in` per label depth over the given (unique) names."""
-    result = pa.nulls(len(names), pa.string())
-    current = names.cast(pa.string())
-    todo = np.arange(len(names))
-    while len(todo):
-        hit = pc.fill_null(pc.is_in(current, value_set=domains), False).to_numpy(
-            zero_copy_only=False)
-        if hit.any():
-            mask = np.zeros(len(names), dtype=bool)
-            mask[todo[hit]] = True
-            result = pc.replace_with_mask(result, pa.array(mask), current.filter(hit))
-        has_parent = pc.fill_null(pc.match_substring(current, "."), False).to_numpy(
-            zero_copy_only=False) & ~hit
-        current = pc.replace_substring_regex(current.filter(has_parent), r"^[^.]*\.", "",
-                                             max_replacements=1)
-        todo = todo[has_parent]
-    return result
+    (null if none)."""
+    listed = domains if isinstance(domains, StringSet) else StringSet(
+        str(d) for d in domains.to_pylist() if d is not None)
+    return listed.match_domains(names)
 
 
 def _v4_to_int(addresses: pa.Array) -> np.ndarray:
@@ -150,11 +139,11 @@ class IndicatorMatch:
     score: float = 0.9
 
     def __post_init__(self) -> None:
-        self._domains = pa.array(sorted(self.indicators.domains), pa.string())
+        self._domains = StringSet(self.indicators.domains)
         v4 = [n for n in self.indicators.networks if n.version == 4]
         self._v4 = _Ranges.of(v4)
         self._v6 = [n for n in self.indicators.networks if n.version == 6]
-        self._addresses = pa.array(sorted(self.indicators.addresses), pa.string())
+        self._addresses = StringSet(self.indicators.addresses)
         self._lists = self._list_names()
 
     def init_state(self, ctx: WindowContext) -> KeyedAggregate:
@@ -195,9 +184,9 @@ class IndicatorMatch:
 
     def _match_addresses(self, values: pa.Array) -> pa.Array:
         """Listed label per unique answer: the address itself, else its network."""
-        exact = pc.is_in(values, value_set=self._addresses)
+        exact = self._addresses.contains(values)
         labels: list[str | None] = [None] * len(values)
-        for i in np.flatnonzero(pc.fill_null(exact, False).to_numpy(zero_copy_only=False)):
+        for i in np.flatnonzero(exact).tolist():
             labels[i] = values[i].as_py()
         if self.indicators.networks:
             self._match_networks(values, labels)
