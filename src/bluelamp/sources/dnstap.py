@@ -19,7 +19,6 @@ Mapping (also in docs/formats.md, section "dnstap"):
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -32,7 +31,7 @@ from bluelamp.errors import Location, RecordError
 from bluelamp.schema import DNS
 from bluelamp.sources import protowire
 from bluelamp.sources.base import Chunk
-from bluelamp.sources.dnswire import decode_messages, ipv4_text
+from bluelamp.sources.dnswire import addresses_text, decode_messages
 from bluelamp.sources.fstrm import (
     CONTENT_TYPE_DNSTAP,
     ControlType,
@@ -120,7 +119,8 @@ def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray
     table = table.append_column(KIND, pa.array(is_q[rows]))
     table = table.append_column(HAS_QTIME, pa.array(f[M_QSEC].present[rows]))
     table = table.append_column(KEY, _pair_keys(buf, d_start, table))
-    table = table.filter(pa.array(good))
+    if not good.all():
+        table = table.filter(pa.array(good))
     errors = [(int(i), str(reasons[i])) for i in np.flatnonzero(reasons != None)]  # noqa: E711
     return Decoded(table, errors, skipped)
 
@@ -141,29 +141,22 @@ def _timestamps(f: dict[int, protowire.FieldColumn], rows: np.ndarray,
 
 
 def _addresses(buf: np.ndarray, col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:
-    """IPv4 vectorised; IPv6 (fewer) through inet_ntop; other lengths null."""
+    """IPv4 (4 bytes) and IPv6 (16 bytes) as text; other lengths null."""
     start, ln = col.start[rows], (col.end - col.start)[rows]
     present = col.present[rows]
-    v4 = np.flatnonzero(present & (ln == 4))
-    v6 = np.flatnonzero(present & (ln == 16))
-    out = pa.nulls(rows.size, pa.string())
-    texts: list[pa.Array] = []
-    where: list[np.ndarray] = []
-    if v4.size:
-        raw = buf[start[v4][:, None] + np.arange(4)]
-        texts.append(ipv4_text(raw))
-        where.append(v4)
-    if v6.size:
-        texts.append(pa.array([socket.inet_ntop(socket.AF_INET6, buf[s:s + 16].tobytes())
-                               for s in start[v6]], pa.string()))
-        where.append(v6)
-    if not texts:
-        return out
-    mask = np.zeros(rows.size, bool)
+    where = [np.flatnonzero(present & (ln == w)) for w in (4, 16)]
     idx = np.concatenate(where)
+    if not idx.size:
+        return pa.nulls(rows.size, pa.string())
+    texts = pa.concat_arrays([addresses_text(buf[start[i][:, None] + np.arange(w)])
+                              for i, w in zip(where, (4, 16), strict=True)])
+    if idx.size == rows.size and not where[1].size:
+        return texts  # all IPv4, already in row order
+    mask = np.zeros(rows.size, bool)
     mask[idx] = True
-    values = pa.concat_arrays(texts).take(pa.array(np.argsort(idx, kind="stable")))
-    return pc.replace_with_mask(out, pa.array(mask), values)
+    order = np.argsort(idx, kind="stable")
+    return pc.replace_with_mask(pa.nulls(rows.size, pa.string()), pa.array(mask),
+                                texts.take(pa.array(order)))
 
 
 def _transport(col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:

@@ -331,8 +331,7 @@ def _render_answers(buf: _Buf, s: np.ndarray, e: np.ndarray, recs: _Records,
     pieces.append(_ipv4_text(buf, recs.rs[a]))
     which.append(a)
     aaaa = np.flatnonzero((recs.rtype == TYPE_AAAA) & (recs.rl == 16))
-    pieces.append(pa.array([socket.inet_ntop(socket.AF_INET6, buf.a[r:r + 16].tobytes())
-                            for r in recs.rs[aaaa]], pa.string()))
+    pieces.append(addresses_text(buf.a[recs.rs[aaaa][:, None] + np.arange(16)]))
     which.append(aaaa)
     for rtype, skip in [(t, 0) for t in NAME_TYPES] + [(TYPE_MX, 2)]:
         idx = np.flatnonzero((recs.rtype == rtype) & (recs.rl > skip))
@@ -352,21 +351,25 @@ def _render_answers(buf: _Buf, s: np.ndarray, e: np.ndarray, recs: _Records,
     return pa.concat_arrays(pieces), np.concatenate(which)
 
 
-_OCTETS = pa.array([str(i) for i in range(256)], pa.string())
-
-
 def _ipv4_text(buf: _Buf, rs: np.ndarray) -> pa.Array:
-    """Dotted quads, vectorised: look up each octet's decimal text and join with dots."""
     if not rs.size:
         return pa.array([], pa.string())
-    octets = [_OCTETS.take(pa.array(buf.u8(rs + j))) for j in range(4)]
-    return pc.binary_join_element_wise(*octets, ".")
+    return addresses_text(buf.a[np.minimum(rs[:, None] + np.arange(4), buf.last)])
 
 
-def ipv4_text(raw: np.ndarray) -> pa.Array:
-    """Dotted quads for an (n, 4) uint8 array."""
-    octets = [_OCTETS.take(pa.array(raw[:, j].astype(I64))) for j in range(4)]
-    return pc.binary_join_element_wise(*octets, ".")
+def addresses_text(raw: np.ndarray) -> pa.Array:
+    """Text of IPv4 or IPv6 addresses given as an (n, 4) or (n, 16) uint8 array.
+    Addresses repeat a lot (clients, the server, popular answers), so only the distinct
+    ones are formatted, through a hash-based dictionary encoding."""
+    n, width = raw.shape
+    if not n:
+        return pa.array([], pa.string())
+    fixed = pa.Array.from_buffers(pa.binary(width), n,
+                                  [None, pa.py_buffer(np.ascontiguousarray(raw))])
+    enc = fixed.dictionary_encode()
+    family = socket.AF_INET if width == 4 else socket.AF_INET6
+    words = [socket.inet_ntop(family, b) for b in enc.dictionary.to_pylist()]
+    return pa.array(words, pa.string()).take(enc.indices)
 
 
 def _txt_text(rdata: bytes) -> str | None:

@@ -78,18 +78,24 @@ class FeedParser:
 # ---------------------------------------------------------------------------------------
 # building loose tables
 # ---------------------------------------------------------------------------------------
+_NEEDS_ESCAPE = r'[\\"\x00-\x1f]'
+
+
 def _json_escape(col: pa.Array) -> pa.Array:
-    col = pc.replace_substring(col, "\\", "\\\\")
-    col = pc.replace_substring(col, '"', '\\"')
+    """JSON string escaping, vectorised; skipped for the (usual) column with nothing to
+    escape, and done in Python only for values with rare control characters."""
+    if not pc.any(pc.match_substring_regex(col, _NEEDS_ESCAPE)).as_py():
+        return col
+    out = pc.replace_substring(col, "\\", "\\\\")
+    out = pc.replace_substring(out, '"', '\\"')
     for char, escaped in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        col = pc.replace_substring(col, char, escaped)
-    # other control characters are rare: \u-escape them one value at a time
+        out = pc.replace_substring(out, char, escaped)
     odd = pc.fill_null(pc.match_substring_regex(col, r"[\x00-\x08\x0b\x0c\x0e-\x1f]"), False)
     if pc.any(odd).as_py():
-        fixed = [json.dumps(v)[1:-1] if v is not None else None
-                 for v in pc.if_else(odd, col, None).to_pylist()]
-        col = pc.if_else(odd, pa.array(fixed, pa.string()), col)
-    return col
+        fixed_values = [json.dumps(v)[1:-1] if v is not None else None
+                        for v in pc.if_else(odd, col, None).to_pylist()]
+        out = pc.if_else(odd, pa.array(fixed_values, pa.string()), out)
+    return out
 
 
 def extra_json(table: pa.Table, columns: Sequence[str]) -> pa.Array:
@@ -100,7 +106,8 @@ def extra_json(table: pa.Table, columns: Sequence[str]) -> pa.Array:
         col = table.column(name).combine_chunks()
         if not pa.types.is_string(col.type):
             col = col.cast(pa.string())
-        col = pc.if_else(pc.equal(col, ""), None, col)
+        if col.null_count < len(col):
+            col = pc.if_else(pc.equal(col, ""), None, col)
         key = json.dumps(name) + ':"'
         pieces.append(pc.binary_join_element_wise(key, _json_escape(col), '"', ""))
     if not pieces:
@@ -216,8 +223,9 @@ def read_csv(stream: BinaryIO, source: str, layout: CsvLayout, *,
                                       block_size=max(1 << 20, batch_size * 200)),
         parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
                                         invalid_row_handler=on_invalid),
+        # empty fields are null (and only they: "NULL" or "NA" stay text)
         convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                            strings_can_be_null=False),
+                                            strings_can_be_null=True, null_values=[""]),
     )
     next_line = skipped + 1
     reported = 0
