@@ -1,0 +1,198 @@
+"""The simulated traffic: determinism, schema, realism, and labels that match the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from bluelamp import resources
+from bluelamp.schema import DNS
+from bluelamp.simulate import LABELS, SimConfig, Simulation, simulate_day
+from bluelamp.simulate.benign import typo
+from bluelamp.simulate.dga import family_names
+
+START = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)  # as in conftest.py
+
+
+def _rows_of(dns: pa.Table, client: str) -> pa.Table:
+    return dns.filter(pc.equal(dns.column("client"), client))
+
+
+def test_same_seed_same_tables_other_seed_other_tables() -> None:
+    a = simulate_day(clients=40, hours=3, seed=5, start=START)
+    b = simulate_day(clients=40, hours=3, seed=5, start=START)
+    c = simulate_day(clients=40, hours=3, seed=6, start=START)
+    assert a[0].equals(b[0]) and a[1].equals(b[1])
+    assert not a[0].equals(c[0])
+
+
+def test_slices_are_the_day_in_order() -> None:
+    """Streaming (bounded memory) gives exactly the rows of simulate_day."""
+    whole, labels = simulate_day(clients=30, hours=2.5, seed=2, start=START)
+    sim = Simulation(SimConfig(clients=30, hours=2.5, seed=2, start=START))
+    tables = list(sim.tables())
+    assert len(tables) == 3 and tables[-1].num_rows < tables[0].num_rows
+    assert pa.concat_tables(tables).equals(whole)
+    assert sim.labels().equals(labels)
+
+
+def test_schema_sorted_and_in_the_window(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    assert dns.schema.equals(DNS.arrow)
+    assert labels.schema.equals(LABELS.arrow)
+    ts = dns.column("ts").cast(pa.int64()).to_numpy()
+    assert (np.diff(ts) >= 0).all()
+    start = int(START.timestamp() * 1e6)
+    assert ts[0] >= start and ts[-1] < start + 24 * 3600 * 10**6
+    for name in ("client", "client_port", "server", "qname", "qtype", "rcode", "transport",
+                 "sensor", "response_size"):
+        assert dns.column(name).null_count == 0, name
+
+
+def test_volume_is_realistic(day: tuple[pa.Table, pa.Table]) -> None:
+    """A few thousand queries per client per day (a stub resolver caches the rest)."""
+    dns, _ = day
+    per_client = dns.num_rows / 150
+    assert 1000 < per_client < 6000
+
+
+def test_diurnal_rhythm(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    benign = set(labels.filter(pc.invert(labels.column("malicious")))
+                 .column("client").to_pylist())
+    mask = pc.is_in(dns.column("client"), pa.array(sorted(benign)))
+    hour = pc.hour(dns.filter(mask).column("ts")).to_numpy()
+    per_hour = np.bincount((hour + 1) % 24, minlength=24)  # local time, UTC+1
+    assert per_hour[10] > 4 * per_hour[3]  # mid-morning is much busier than the night
+    assert per_hour[3] > 0  # servers and IoT never sleep
+
+
+def test_benign_nxdomain_rate_and_kinds(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    benign = labels.filter(pc.invert(labels.column("malicious")))
+    rate = pc.sum(benign.column("nxdomain")).as_py() / pc.sum(benign.column("queries")).as_py()
+    assert 0.01 <= rate <= 0.03
+    assert set(benign.column("family").to_pylist()) >= {"workstation", "mobile", "server"}
+    qtypes = set(dns.column("qtype").to_pylist())
+    assert {1, 28, 65, 15, 16, 12, 43, 48}.issubset(qtypes)
+
+
+def test_benign_names_that_look_random(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, _ = day
+    names = dns.column("qname")
+    for pattern in (r"^d[a-z0-9]{13}\.cloudfront\.net$", r"^e\d+\.[a-z]+\.akamaiedge\.net$",
+                    r"\.execute-api\.[a-z0-9-]+\.amazonaws\.com$", r"\.googlevideo\.com$",
+                    r"\.in-addr\.arpa$"):
+        assert pc.any(pc.match_substring_regex(names, pattern)).as_py(), pattern
+    # Chromium's probes: single labels of 7-15 letters, NXDOMAIN
+    probes = dns.filter(pc.match_substring_regex(names, r"^[a-z]{7,15}$"))
+    assert probes.num_rows > 50
+    assert set(probes.column("rcode").to_pylist()) == {3}
+    # search-domain suffixes
+    assert pc.any(pc.match_substring(names, ".corp.internal")).as_py()
+
+
+def test_answers_are_stable_per_name(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, _ = day
+    a = dns.filter(pc.and_(pc.equal(dns.column("qtype"), 1), pc.equal(dns.column("rcode"), 0)))
+    seen: dict[str, list[str]] = {}
+    for name, answers in zip(a.column("qname").to_pylist()[:20000],
+                             a.column("answers").to_pylist()[:20000], strict=True):
+        assert seen.setdefault(name, answers) == answers
+    assert any(len(v) > 1 and not v[0][0].isdigit() for v in seen.values())  # CNAME chains
+
+
+def test_dga_labels_match_rows(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    dga = labels.filter(pc.equal(labels.column("label"), "dga")).to_pylist()
+    assert len(dga) >= 5
+    campaigns: dict[str, set[str]] = {}
+    for lab in dga:
+        rows = _rows_of(dns, lab["client"])
+        names = set(lab["domains"])
+        assert set(names) <= set(family_names()[lab["family"]])
+        mine = rows.filter(pc.is_in(rows.column("qname"), pa.array(sorted(names))))
+        assert mine.num_rows == lab["queries"] > 0
+        assert pc.sum(pc.equal(mine.column("rcode"), 3)).as_py() == lab["nxdomain"]
+        assert mine.column("ts")[0].as_py() == lab["first_seen"]
+        c2 = mine.filter(pc.equal(mine.column("qname"), lab["c2_domain"]))
+        assert c2.num_rows > 0 and set(c2.column("rcode").to_pylist()) == {0}
+        assert c2.column("answers")[0].as_py() == [lab["c2_address"]]
+        campaigns.setdefault(lab["campaign"], set()).add(lab["client"])
+    assert any(len(c) > 1 for c in campaigns.values())  # bots of one campaign share names
+
+
+def test_beacons_keep_their_period(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    beacons = labels.filter(pc.equal(labels.column("label"), "beacon")).to_pylist()
+    assert beacons
+    for lab in beacons:
+        assert 60 <= lab["period_s"] <= 3600 and 0 <= lab["jitter"] <= 0.3
+        rows = _rows_of(dns, lab["client"])
+        rows = rows.filter(pc.equal(rows.column("qname"), lab["c2_domain"]))
+        assert rows.num_rows == lab["queries"]
+        gaps = np.diff(rows.column("ts").cast(pa.int64()).to_numpy()) / 1e6
+        assert abs(np.median(gaps) - lab["period_s"]) <= lab["period_s"] * 0.31
+        assert gaps.min() >= lab["period_s"] * (1 - lab["jitter"]) - 1e-3
+        assert gaps.max() <= lab["period_s"] * (1 + lab["jitter"]) + 1e-3
+
+
+def test_tunnels_use_real_names_and_their_tools_types(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    tunnels = labels.filter(pc.equal(labels.column("label"), "tunnel")).to_pylist()
+    assert {t["family"] for t in tunnels} == {"iodine", "dns2tcp"}
+    for lab in tunnels:
+        rows = _rows_of(dns, lab["client"])
+        rows = rows.filter(pc.ends_with(rows.column("qname"), "." + lab["c2_domain"]))
+        assert rows.num_rows == lab["queries"] > 300
+        qtypes = set(rows.column("qtype").to_pylist())
+        assert qtypes <= ({10, 16, 5, 15} if lab["family"] == "iodine" else {16})
+        lengths = pc.utf8_length(rows.column("qname")).to_numpy()
+        assert np.median(lengths) > 30  # payload-carrying names
+        # the names are the capture's, base domain remapped
+        captured = {n.rsplit(b".", 2)[0].lower() for n in resources.tunnel_names(
+            lab["family"])[:20000]}
+        first_labels = {n.rsplit(".", 2)[0] for n in rows.column("qname").to_pylist()
+                        if "\\" not in n}
+        assert len(first_labels & {c.decode("latin-1") for c in captured}) > 0.5 * len(
+            first_labels)
+
+
+def test_dga_families_can_be_chosen() -> None:
+    _, labels = simulate_day(clients=200, hours=1, seed=3, start=START,
+                             dga_families=["banjori", "pushdo"], dga_fraction=0.05)
+    fams = set(labels.filter(pc.equal(labels.column("label"), "dga"))
+               .column("family").to_pylist())
+    assert fams == {"banjori", "pushdo"}
+    with pytest.raises(ValueError, match="unknown DGA families"):
+        simulate_day(clients=10, hours=1, dga_families=["nosuchfamily"])
+
+
+def test_every_client_has_one_kind_of_label(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    clients = set(dns.column("client").unique().to_pylist())
+    labelled = labels.column("client").to_pylist()
+    assert set(labelled) == clients
+    benign = set(labels.filter(pc.invert(labels.column("malicious"))).column("client")
+                 .to_pylist())
+    malicious = set(labels.filter(labels.column("malicious")).column("client").to_pylist())
+    assert not benign & malicious
+
+
+def test_typos_look_like_typos() -> None:
+    assert typo("www.facebook.com", 0) != "www.facebook.com"
+    assert typo("google.com", 3) == "google.cm"
+    for h in range(20):
+        t = typo("example.org", h)
+        assert t != "example.org" and abs(len(t) - len("example.org")) <= 1
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="clients"):
+        SimConfig(clients=0)
+    with pytest.raises(ValueError, match="unknown behaviours"):
+        Simulation(SimConfig(clients=5, hours=1, extra=("nosuch",)))
