@@ -235,7 +235,7 @@ def test_org_region_wins_over_geo(mmdb: Path) -> None:
     got = rows(a, ["198.51.100.1", "198.51.100.20", "198.51.100.200", "::ffff:198.51.100.21"])
     assert [r["source_region"] for r in got] == ["London", "North West", "Wales (TARIAN)",
                                                  "North West"]
-    assert [r["source_country"] for r in got] == [None, "GB", "GB", "GB"]
+    assert [r["source_country"] for r in got] == ["GB", "GB", "GB", "GB"]
     assert a.in_scope(["198.51.100.200", "192.0.2.1"]).tolist() == [True, False]
 
 

@@ -26,8 +26,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bluelamp.attribute.addresses import ParsedIPs, parse_ips, v4_to_text, v6_to_text
+from bluelamp.attribute.addresses import (
+    ParsedIPs,
+    UniqueIPs,
+    parse_unique,
+    v4_to_text,
+    v6_to_text,
+)
 from bluelamp.attribute.geo import GeoDB
+from bluelamp.attribute.intmap import IntMap, first_of, take_or_null, valid_index
 from bluelamp.attribute.loaders import (
     AsnInfo,
     PrefixData,
@@ -85,7 +92,16 @@ class Attributor:
         self._routes = PrefixTable(self.routing.prefixes)
         self._delegations = PrefixTable(self.delegated.prefixes)
         # AS names: as2org wins over ip2asn descriptions (it names the organisation).
-        self._as_names = {**self.routing.as_names, **self.asn_info.names}
+        self._as_names = IntMap({**self.routing.as_names, **self.asn_info.names})
+        self._abuse = IntMap(self.asn_info.abuse)
+        self._route_asn = np.asarray(
+            pc.fill_null(_column(self.routing.attrs, "asn"), 0).to_numpy(zero_copy_only=False),
+            dtype=np.int64)
+        self._route_country = _column(self.routing.attrs, "country")
+        self._deleg_country = _column(self.delegated.attrs, "country")
+        self._org_values = {
+            attr: pa.array([getattr(o, attr) for o in self.orgs.orgs], type=pa.string())
+            for attr in ("name", "country", "region", "sector", "abuse_contact")}
         self.stats = AttributionStats()
         self.load_errors: list[RecordError] = (
             self.routing.errors + self.delegated.errors + self.orgs.errors
@@ -156,50 +172,68 @@ class Attributor:
         asns: pa.Array | pa.ChunkedArray | None = None,
     ) -> pa.Table:
         """Attribution of each address (and optional domain name / known ASN), one row each,
-        with the event field names (source_asn, source_network, ...)."""
-        parsed = parse_ips(ips)
-        if len(parsed) == 0:
+        with the event field names (source_asn, source_network, ...).
+
+        Everything that depends on the address alone is computed once per distinct address
+        and spread over the rows with integer indexing; only the organisation (which may come
+        from the row's domain or AS number) is per row, as integer codes."""
+        uniq = parse_unique(ips)
+        if len(uniq.codes) == 0:
             return FILLED_SCHEMA.empty_table()
-        self._count(parsed)
-        org_net, net_row = self.orgs.by_address(parsed)
-        route_row = self._routes.lookup(parsed)
-        deleg_row = self._delegations.lookup(parsed)
-        self.stats.routed += int((route_row >= 0).sum())
+        self._count(uniq)
+        p = uniq.parsed
+        u_org, u_net_row = self.orgs.by_address(p)
+        u_route = self._routes.lookup(p)
+        u_deleg = self._delegations.lookup(p)
+        org_net, route_row = uniq.rows(u_org), uniq.rows(u_route)
+        self.stats.routed += int(np.count_nonzero(route_row >= 0))
 
-        asn = _take(self.routing.attrs.column("asn"), route_row)
+        asn = np.where(route_row >= 0, self._route_asn[np.maximum(route_row, 0)], 0) if len(
+            self._route_asn) else np.zeros(len(route_row), dtype=np.int64)
         if asns is not None:
-            asn = pc.coalesce(pc.cast(asns, pa.uint32()), asn)
-        asn_np = np.asarray(pc.fill_null(asn, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-        org = org_net.copy()
-        if fqdns is not None:
+            given = np.asarray(pc.fill_null(pc.cast(asns, pa.int64()), 0)
+                               .to_numpy(zero_copy_only=False), dtype=np.int64)
+            asn = np.where(given > 0, given, asn)
+        org = org_net
+        if fqdns is not None and self.orgs.by_domain:
             org = np.where(org >= 0, org, self.orgs.by_domains(fqdns))
-        org = np.where(org >= 0, org, np.where(asn_np > 0, self.orgs.by_asns(asn_np), -1))
-        self.stats.by_org += int((org >= 0).sum())
+        if self.orgs.by_asn:
+            org = np.where(org >= 0, org, self.orgs.by_asns(asn))
+        self.stats.by_org += int(np.count_nonzero(org >= 0))
 
-        network = pc.coalesce(
-            _texts(self.orgs.networks, net_row), _texts(self._routes, route_row))
-        org_attr = self._org_attr
-        country = pc.coalesce(
-            pc.if_else(pa.array(org_net >= 0), org_attr("country", org), None),
-            _take(self.delegated.attrs.column("country"), deleg_row),
-            _take(self.routing.attrs.column("country"), route_row),
-        )
-        region = org_attr("region", org)
-        geo_country, geo_region = self._geo(parsed, need=pc.is_null(region))
-        if geo_country is not None and geo_region is not None:
-            country = pc.coalesce(country, geo_country)
-            region = pc.coalesce(region, geo_region)
-        as_name = _by_asn(self._as_names, asn_np)
-        abuse = _by_asn(self.asn_info.abuse, asn_np)
+        # Per distinct address: network text, country, geolocation.
+        u_network = pc.coalesce(self.orgs.networks.network_strings(u_net_row),
+                                self._routes.network_strings(u_route))
+        countries = self._org_values["country"]
+        country_parts = [(countries, valid_index(countries, u_org)),
+                         (self._deleg_country, valid_index(self._deleg_country, u_deleg)),
+                         (self._route_country, valid_index(self._route_country, u_route))]
+        u_region: pa.Array = pa.nulls(len(p), pa.string())
+        if self.geo is not None:
+            geo_country, u_region = self._geo(p, need=np.ones(len(p), dtype=bool))
+            country_parts.append((geo_country, valid_index(geo_country, np.arange(len(p)))))
+        u_country = first_of(country_parts)
+        codes = uniq.codes
+
+        def org_part(attr: str) -> tuple[pa.Array, np.ndarray]:
+            values = self._org_values[attr]
+            return values, valid_index(values, org)
+
+        def by_asn(mapping: IntMap) -> tuple[pa.Array, np.ndarray]:
+            return mapping.array, mapping.index(asn)
+
+        def by_address(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+            return values, valid_index(values, codes)
+
         return pa.table({
-            "source_asn": asn,
-            "source_network": network,
-            "source_org": pc.coalesce(org_attr("name", org), as_name),
-            "source_country": country,
-            "source_region": region,
-            "source_sector": org_attr("sector", org),
-            "source_abuse_contact": pc.coalesce(org_attr("abuse_contact", org), abuse),
+            "source_asn": pa.array(asn.astype(np.uint32), mask=asn <= 0),
+            "source_network": take_or_null(u_network, codes),
+            "source_org": first_of([org_part("name"), by_asn(self._as_names)]),
+            "source_country": take_or_null(u_country, codes),
+            "source_region": first_of([org_part("region"), by_address(u_region)]),
+            "source_sector": first_of([org_part("sector")]),
+            "source_abuse_contact": first_of([org_part("abuse_contact"),
+                                              by_asn(self._abuse)]),
         }, schema=FILLED_SCHEMA)
 
     def attribute(self, events: pa.Table, ip_column: str = "source_ip") -> pa.Table:
@@ -231,86 +265,49 @@ class Attributor:
         if not self.country:
             raise ConfigError("no country configured for the national picture "
                               "(--country or [attribution] country)")
-        parsed = parse_ips(ips)
-        org_net, _ = self.orgs.by_address(parsed)
-        deleg_row = self._delegations.lookup(parsed)
-        route_row = self._routes.lookup(parsed)
-        country = pc.coalesce(_take(self.delegated.attrs.column("country"), deleg_row),
-                              _take(self.routing.attrs.column("country"), route_row))
+        uniq = parse_unique(ips)
+        p = uniq.parsed
+        u_org, _ = self.orgs.by_address(p)
+        country = pc.coalesce(take_or_null(self._deleg_country, self._delegations.lookup(p)),
+                              take_or_null(self._route_country, self._routes.lookup(p)))
         if self.geo is not None:
-            geo_country, _ = self._geo(parsed, need=pc.is_null(country))
-            if geo_country is not None:
-                country = pc.coalesce(country, geo_country)
+            need = np.asarray(pc.is_null(country).to_numpy(zero_copy_only=False), dtype=bool)
+            geo_country, _ = self._geo(p, need=need)
+            country = pc.coalesce(country, geo_country)
         national = np.asarray(pc.fill_null(pc.equal(country, self.country), False)
                               .to_numpy(zero_copy_only=False), dtype=bool)
-        return national | (org_net >= 0)
+        return uniq.rows(national | (u_org >= 0), missing=False).astype(bool)
 
     # -- helpers --------------------------------------------------------------------------
-    def _org_attr(self, attr: str, org: np.ndarray) -> pa.Array:
-        values = [getattr(o, attr) for o in self.orgs.orgs]
-        return _take(pa.array(values, type=pa.string()), org)
-
-    def _geo(
-        self, parsed: ParsedIPs, need: pa.Array | pa.ChunkedArray
-    ) -> tuple[pa.Array | None, pa.Array | None]:
-        """Geolocated (country, region) per address, asking the database once per distinct
-        address among those that `need` it."""
-        if self.geo is None:
-            return None, None
-        need_np = np.asarray(pc.fill_null(need, True).to_numpy(zero_copy_only=False),
-                             dtype=bool) & (parsed.version > 0)
-        idx = np.flatnonzero(need_np)
+    def _geo(self, parsed: ParsedIPs, need: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """Geolocated (country, region) per distinct address, asking the database only for
+        those that `need` it (null elsewhere)."""
         n = len(parsed)
-        country: list[str | None] = [None]
-        region: list[str | None] = [None]
-        code = np.zeros(n, dtype=np.int64)  # 0 → null entry
+        if self.geo is None:
+            return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+        idx = np.flatnonzero(need & (parsed.version > 0))
+        texts: list[str] = []
+        order: list[np.ndarray] = []
         for version, values in ((4, parsed.v4), (6, parsed.v6)):
             sel = idx[parsed.version[idx] == version]
-            if len(sel) == 0:
-                continue
-            uniq, inverse = np.unique(values[sel], return_inverse=True)
-            texts = v4_to_text(uniq) if version == 4 else v6_to_text(uniq)
-            c, r = self.geo.lookup(texts)
-            code[sel] = len(country) + inverse
-            country += c
-            region += r
-        take = pa.array(code)
-        return (pa.array(country, type=pa.string()).take(take),
-                pa.array(region, type=pa.string()).take(take))
+            texts += v4_to_text(values[sel]) if version == 4 else v6_to_text(values[sel])
+            order.append(sel)
+        countries, regions = self.geo.lookup(texts)
+        index = np.full(n, -1, dtype=np.int64)
+        index[np.concatenate(order)] = np.arange(len(texts))
+        return (take_or_null(pa.array(countries, type=pa.string()), index),
+                take_or_null(pa.array(regions, type=pa.string()), index))
 
-    def _count(self, parsed: ParsedIPs) -> None:
-        self.stats.lookups += len(parsed)
-        self.stats.invalid += parsed.invalid
+    def _count(self, uniq: UniqueIPs) -> None:
+        self.stats.lookups += len(uniq.codes)
+        self.stats.invalid += uniq.invalid
         room = 5 - len(self.stats.invalid_samples)
-        self.stats.invalid_samples += parsed.invalid_samples[:max(room, 0)]
+        self.stats.invalid_samples += uniq.parsed.invalid_samples[:max(room, 0)]
 
 
-def _take(column: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
-    """column[rows] with null where rows is -1."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if len(column) == 0:
-        return pa.nulls(len(rows), column.type)
-    index = pa.array(np.maximum(rows, 0), mask=rows < 0)
-    return column.take(index)
-
-
-def _texts(table: PrefixTable, rows: np.ndarray) -> pa.Array:
-    """CIDR text of matched prefix rows, formatted once per distinct row."""
-    if len(rows) == 0 or (rows < 0).all():
-        return pa.nulls(len(rows), pa.string())
-    uniq, inverse = np.unique(rows, return_inverse=True)
-    names = table.network_text(uniq)
-    values = pa.array([names.get(int(r)) for r in uniq], type=pa.string())
-    return values.take(pa.array(inverse))
-
-
-def _by_asn(mapping: Mapping[int, str], asn: np.ndarray) -> pa.Array:
-    if not mapping or len(asn) == 0:
-        return pa.nulls(len(asn), pa.string())
-    uniq, inverse = np.unique(asn, return_inverse=True)
-    values = pa.array([mapping.get(int(a)) for a in uniq], type=pa.string())
-    return values.take(pa.array(inverse))
+def _column(table: pa.Table, name: str) -> pa.Array:
+    col = table.column(name)
+    return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
 
 
 def _merge_info(into: AsnInfo, other: AsnInfo) -> None:

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluelamp.attribute.addresses import ParsedIPs
+from bluelamp.attribute.intmap import IntMap
 from bluelamp.attribute.prefixes import Prefixes, PrefixTable
 from bluelamp.attribute.textfile import read_text
 from bluelamp.errors import InputError, Location, RecordError
@@ -95,6 +96,7 @@ class OrgDirectory:
                 self.by_asn.setdefault(asn, i)
             for dom in org.domains:
                 self.by_domain.setdefault(dom, i)
+        self._asn_map = IntMap(self.by_asn)
 
     def __len__(self) -> int:
         return len(self.orgs)
@@ -119,11 +121,10 @@ class OrgDirectory:
         return found[codes.to_numpy(zero_copy_only=False)]
 
     def by_asns(self, asns: np.ndarray) -> np.ndarray:
-        if not self.by_asn:
-            return np.full(len(asns), -1, dtype=np.int64)
-        uniq, inverse = np.unique(asns, return_inverse=True)
-        found = np.array([self.by_asn.get(int(a), -1) for a in uniq], dtype=np.int64)
-        return found[inverse]
+        """Organisation index (or -1) that declared each AS number."""
+        index = self._asn_map.index(asns)
+        owners = np.array([*self._asn_map.values, -1], dtype=np.int64)
+        return owners[index]
 
     def _domain_owner(self, name: str | None) -> int:
         if not name:

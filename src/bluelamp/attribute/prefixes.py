@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bluelamp.attribute.addresses import (
     MAX_U64,
@@ -26,9 +28,9 @@ from bluelamp.attribute.addresses import (
     halves_to_v6,
     low_mask,
     parse_ips,
-    v4_to_text,
     v6_to_text,
 )
+from bluelamp.attribute.intmap import take_or_null
 
 NO_MATCH = -1
 
@@ -122,9 +124,12 @@ class PrefixTable:
         self.prefixes = prefixes
         self.v4 = _flatten_v4(prefixes.v4_net, prefixes.v4_len, prefixes.v4_row)
         self.v6 = _flatten_v6(prefixes.v6_net, prefixes.v6_len, prefixes.v6_row)
-        # Row → position in `prefixes`, to print the matched network.
-        self._v4_pos = {int(r): i for i, r in enumerate(prefixes.v4_row)}
-        self._v6_pos = {int(r): i for i, r in enumerate(prefixes.v6_row)}
+        # Row → position in `prefixes` (-1: not this family), to print the matched network.
+        size = int(max(prefixes.v4_row.max(initial=-1), prefixes.v6_row.max(initial=-1))) + 1
+        self._v4_pos = np.full(size, -1, dtype=np.int64)
+        self._v4_pos[prefixes.v4_row] = np.arange(len(prefixes.v4_row))
+        self._v6_pos = np.full(size, -1, dtype=np.int64)
+        self._v6_pos[prefixes.v6_row] = np.arange(len(prefixes.v6_row))
 
     def __len__(self) -> int:
         return len(self.prefixes)
@@ -141,18 +146,39 @@ class PrefixTable:
         return out
 
     def network_text(self, rows: np.ndarray) -> dict[int, str]:
-        """CIDR text of the given prefix rows (only those asked for: formatting is slow)."""
-        out: dict[int, str] = {}
-        for row in np.unique(rows[rows >= 0]).tolist():
-            if row in self._v4_pos:
-                i = self._v4_pos[row]
-                net = v4_to_text(self.prefixes.v4_net[i:i + 1])[0]
-                out[row] = f"{net}/{int(self.prefixes.v4_len[i])}"
-            elif row in self._v6_pos:
-                i = self._v6_pos[row]
-                net = v6_to_text(self.prefixes.v6_net[i:i + 1])[0]
-                out[row] = f"{net}/{int(self.prefixes.v6_len[i])}"
-        return out
+        """CIDR text of the given prefix rows, as a dict (for small sets and tests)."""
+        uniq = np.unique(rows[rows >= 0])
+        texts = self.network_strings(uniq).to_pylist()
+        return {int(r): t for r, t in zip(uniq.tolist(), texts, strict=True) if t is not None}
+
+    def network_strings(self, rows: np.ndarray) -> pa.Array:
+        """CIDR text per prefix row (null for -1). IPv4 is formatted with pyarrow.compute;
+        IPv6 with `ipaddress` (callers pass distinct rows, so that is rare)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        inside = (rows >= 0) & (rows < len(self._v4_pos))
+        safe = np.where(inside, rows, 0)
+        pos4 = np.where(inside, self._v4_pos[safe] if len(self._v4_pos) else -1, -1)
+        pos6 = np.where(inside, self._v6_pos[safe] if len(self._v6_pos) else -1, -1)
+        has4, has6 = np.flatnonzero(pos4 >= 0), np.flatnonzero(pos6 >= 0)
+        text4 = format_v4(self.prefixes.v4_net[pos4[has4]], self.prefixes.v4_len[pos4[has4]])
+        nets6 = v6_to_text(self.prefixes.v6_net[pos6[has6]])
+        lens6 = self.prefixes.v6_len[pos6[has6]].tolist()
+        text6 = pa.array([f"{n}/{ln}" for n, ln in zip(nets6, lens6, strict=True)],
+                         type=pa.string())
+        index = np.full(len(rows), -1, dtype=np.int64)
+        index[has4] = np.arange(len(has4))
+        index[has6] = len(has4) + np.arange(len(has6))
+        return take_or_null(pa.concat_arrays([text4, text6]), index)
+
+
+def format_v4(nets: np.ndarray, lens: np.ndarray) -> pa.Array:
+    """"a.b.c.d/len" for arrays of IPv4 networks and lengths, without a Python loop."""
+    nets = np.asarray(nets, dtype=np.uint64)
+    parts = [pa.array(((nets >> np.uint64(s)) & np.uint64(255)).astype(np.uint8)).cast(
+        pa.string()) for s in (24, 16, 8, 0)]
+    addr = pc.binary_join_element_wise(*parts, ".")
+    return pc.binary_join_element_wise(
+        addr, pa.array(np.asarray(lens, dtype=np.uint8)).cast(pa.string()), "/")
 
 
 def _flatten_v4(net: np.ndarray, length: np.ndarray, row: np.ndarray) -> Intervals:
