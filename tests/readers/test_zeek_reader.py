@@ -215,3 +215,12 @@ def test_sniffers() -> None:
     tsv, js = ZeekTsvReader(), ZeekJsonReader()
     assert tsv.sniff(header().encode()) and not js.sniff(header().encode())
     assert js.sniff(json_line(1, "a").encode()) and not tsv.sniff(json_line(1, "a").encode())
+
+
+def test_blank_lines_keep_line_numbers_and_set_escapes(tmp_path: Path) -> None:
+    data = (header() + line(1, "a.test") + "\n\n" + line(2, "b.test", answers="x\\x2cy,z")
+            + "bad\n")
+    table, errors = read_all(data.encode(), "zeek", tmp_path)
+    assert table.column("qname").to_pylist() == ["a.test", "b.test"]
+    assert table.column("answers").to_pylist()[1] == ["x,y", "z"]
+    assert [e.location.line for e in errors] == [12]

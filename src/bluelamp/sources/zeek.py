@@ -199,7 +199,29 @@ def _set_column(col: pa.Array | pa.ChunkedArray, header: Header) -> pa.Array:
     parts = pc.split_pattern(col, header.set_separator)
     if pc.any(empty).as_py():
         parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
+    parts = _unescape_elements(parts)
     return convert.with_nulls(parts, missing)
+
+
+def _unescape_elements(lists: pa.Array) -> pa.Array:
+    """Zeek writes a set separator (and unprintable bytes) inside an element as \\xHH;
+    decode those, once per distinct escaped element."""
+    if not pa.types.is_list(lists.type) or lists.offset != 0:
+        return lists
+    values = lists.values
+    escaped = pc.fill_null(pc.match_substring(values, "\\x"), False)
+    if not pc.any(escaped).as_py():
+        return lists
+    distinct = pc.unique(pc.filter(values, escaped))
+    decoded = pa.array([_unescape_element(v) for v in distinct.to_pylist()], pa.string())
+    fixed = pc.if_else(escaped, pc.take(decoded, pc.index_in(values, distinct)), values)
+    return pa.ListArray.from_arrays(lists.offsets, fixed, mask=lists.is_null())
+
+
+def _unescape_element(text: str) -> str:
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                 text.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", "backslashreplace")
 
 
 # --------------------------------------------------------------------------------------------
