@@ -146,3 +146,18 @@ def test_urlhaus_short_row_among_good(ips: list[str], at: int) -> None:
     assert table is not None and table.column("source_ip").to_pylist() == ips
     assert [e.location.line for e in errors] == [at + 4]
     assert "expected 9 fields" in errors[0].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text()), min_size=1, max_size=8))
+def test_extra_json_round_trips_any_text(values: list[str | None]) -> None:
+    import json
+
+    import pyarrow as pa
+
+    from bluelamp.sources.feeds.base import extra_json
+
+    table = pa.table({"a": pa.array(values, pa.string()), "b": ["x"] * len(values)})
+    out = extra_json(table, ["a", "b"]).to_pylist()
+    for text, value in zip(out, values, strict=True):
+        assert json.loads(text) == ({"a": value, "b": "x"} if value else {"b": "x"})
