@@ -113,37 +113,46 @@ def scan(buf: bytes | bytearray | memoryview, pos: int, *, base: int = 0,
     size = len(buf)
     unpack = _U32.unpack_from
     starts, ends = out.starts, out.ends
-    while pos + 4 <= size and len(starts) < max_frames:
+    add_start, add_end = starts.append, ends.append
+    # the hot loop: one unpack and one bounds test per data frame (everything unusual is
+    # handled after it, by _stop)
+    while len(starts) < max_frames and pos + 4 <= size:
         n = unpack(buf, pos)[0]
-        if n == 0:
-            if pos + 8 > size:
-                break
-            clen = unpack(buf, pos + 4)[0]
-            if clen > MAX_CONTROL:
-                out.error = FrameError(base + pos, f"control frame of {clen} bytes (max "
-                                                   f"{MAX_CONTROL}): not Frame Streams data")
-                break
-            if pos + 8 + clen > size:
-                break
-            try:
-                out.control = decode_control(memoryview(buf)[pos + 8:pos + 8 + clen],
-                                             base + pos)
-            except FrameError as exc:
-                out.error = exc
-                break
-            pos += 8 + clen
+        end = pos + 4 + n
+        if n == 0 or n > max_frame or end > size:
             break
-        if n > max_frame:
-            out.error = FrameError(base + pos, f"frame of {n} bytes exceeds the {max_frame}"
-                                               "-byte limit (corrupt length or not dnstap)")
-            break
-        if pos + 4 + n > size:
-            break
-        starts.append(pos + 4)
-        ends.append(pos + 4 + n)
-        pos += 4 + n
+        add_start(pos + 4)
+        add_end(end)
+        pos = end
     out.pos = pos
+    if len(starts) < max_frames and pos + 4 <= size:
+        _stop(out, buf, base, max_frame)
     return out
+
+
+def _stop(out: Scan, buf: bytes | bytearray | memoryview, base: int, max_frame: int) -> None:
+    """What ended a scan at `out.pos`: a control frame, an error, or an incomplete frame."""
+    pos, size = out.pos, len(buf)
+    n = _U32.unpack_from(buf, pos)[0]
+    if n > max_frame:
+        out.error = FrameError(base + pos, f"frame of {n} bytes exceeds the {max_frame}"
+                                           "-byte limit (corrupt length or not dnstap)")
+        return
+    if n or pos + 8 > size:
+        return  # an incomplete data frame, or an incomplete control header
+    clen = _U32.unpack_from(buf, pos + 4)[0]
+    if clen > MAX_CONTROL:
+        out.error = FrameError(base + pos, f"control frame of {clen} bytes (max "
+                                           f"{MAX_CONTROL}): not Frame Streams data")
+        return
+    if pos + 8 + clen > size:
+        return
+    try:
+        out.control = decode_control(memoryview(buf)[pos + 8:pos + 8 + clen], base + pos)
+    except FrameError as exc:
+        out.error = exc
+        return
+    out.pos = pos + 8 + clen
 
 
 @dataclass
