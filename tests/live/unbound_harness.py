@@ -71,6 +71,8 @@ remote-control:
 """
 
 # "info: 127.0.0.1 nx1.lab.test. A IN NXDOMAIN 0.000000 1 30"
+__all__ = ["Unbound", "free_port", "rcode_text", "require_binary", "start_listen"]
+
 REPLY_LINE = re.compile(r"info: \S+ (\S+)\. (\S+) IN ([A-Z]+) [\d.]+ \d+ \d+$")
 
 
