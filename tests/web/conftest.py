@@ -141,6 +141,11 @@ def finding_rows() -> list[dict[str, object]]:
          "subject": "10.9.9.9", "score": 0.4, "first_seen": NOW - dt.timedelta(days=1),
          "last_seen": NOW - dt.timedelta(days=1), "count": 60, "evidence": "{}",
          "explanation": "Regular lookups every 60 s.", "tlp": "green"},
+        {"id": "f-xss", "detector": "phish", "type": "phishing-domain", "subject_kind": "domain",
+         "subject": "<script>alert(1)</script>", "score": 0.1,
+         "first_seen": NOW - dt.timedelta(days=1), "last_seen": NOW - dt.timedelta(days=1),
+         "count": 1, "evidence": '{"<b>": "<img src=x>"}',
+         "explanation": "<script>alert(2)</script>", "tlp": "clear"},
     ]
 
 
