@@ -64,3 +64,19 @@ def test_mapping_option(tmp_path: Path) -> None:
         str(SAMPLES / "generic_mapping.toml"), "--lake", str(tmp_path / "lake"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["by_feed"]["example-c2"]["events"] == 2
+
+
+def test_events_are_attributed_when_an_attributor_is_given(tmp_path: Path) -> None:
+    from bluelamp.attribute import Attributor
+    from bluelamp.sources.feeds.pipeline import Ingestor
+
+    routing = Path(__file__).parents[1] / "attribute" / "samples" / "ip2asn-v4.tsv"
+    feed = tmp_path / "feed.txt"
+    feed.write_text("http://192.0.2.50/login.php\nhttps://phish.example.net/x\n")
+    lake = Lake(tmp_path / "lake")
+    ingestor = Ingestor(lake, Attributor.from_files(routing=[routing]))
+    ingestor.ingest_path(feed, "openphish")
+    rows = {r["source_url"]: r for r in lake.read("event").to_pylist()}
+    attributed = rows["http://192.0.2.50/login.php"]
+    assert (attributed["source_ip"], attributed["source_asn"]) == ("192.0.2.50", 64500)
+    assert rows["https://phish.example.net/x"]["source_asn"] is None
