@@ -240,3 +240,22 @@ def parse_unique(values: pa.Array | pa.ChunkedArray | list[str | None]) -> Uniqu
         invalid = int(np.count_nonzero(bad[codes[codes >= 0]]))
     parsed.invalid = invalid
     return UniqueIPs(parsed, codes, invalid)
+
+
+def canonical_text(values: pa.Array | pa.ChunkedArray | list[str | None]) -> pa.Array:
+    """Each address in one spelling (IPv4-mapped IPv6 as IPv4, IPv6 compressed), null where
+    null or invalid: so that ::ffff:192.0.2.1 and 192.0.2.1 count as one host."""
+    uniq = parse_unique(values)
+    p = uniq.parsed
+    is4, is6 = np.flatnonzero(p.version == 4), np.flatnonzero(p.version == 6)
+    octets = [pa.array(((p.v4[is4] >> np.uint64(s)) & np.uint64(255)).astype(np.uint8))
+              .cast(pa.string()) for s in (24, 16, 8, 0)]
+    text4 = pc.binary_join_element_wise(*octets, ".") if len(is4) else pa.array([], pa.string())
+    text6 = pa.array(v6_to_text(p.v6[is6]), type=pa.string())
+    index = np.full(len(p), -1, dtype=np.int64)
+    index[is4] = np.arange(len(is4))
+    index[is6] = len(is4) + np.arange(len(is6))
+    per_unique = pa.concat_arrays([text4, text6])
+    rows = uniq.rows(index)
+    return per_unique.take(pa.array(np.maximum(rows, 0), mask=rows < 0)) if len(
+        per_unique) else pa.nulls(len(rows), pa.string())

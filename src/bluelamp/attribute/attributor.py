@@ -278,6 +278,12 @@ class Attributor:
                               .to_numpy(zero_copy_only=False), dtype=bool)
         return uniq.rows(national | (u_org >= 0), missing=False).astype(bool)
 
+    @property
+    def has_address_space(self) -> bool:
+        """Whether any delegation, routing or geolocation data can place addresses in
+        countries."""
+        return bool(len(self.delegated) or len(self.routing) or self.geo is not None)
+
     # -- helpers --------------------------------------------------------------------------
     def _geo(self, parsed: ParsedIPs, need: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """Geolocated (country, region) per distinct address, asking the database only for
