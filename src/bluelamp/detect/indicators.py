@@ -237,12 +237,13 @@ class IndicatorMatch:
                        explanation=explanation)
 
     def _list_of(self, indicator: str) -> str | None:
-        return self._lists.get(indicator)
+        return (self.indicators.domains.get(indicator)
+                or self.indicators.addresses.get(indicator) or self._lists.get(indicator))
 
     def _list_names(self) -> dict[str, str]:
-        """Indicator label (as findings show it) -> name of the list it came from. A
+        """Network label (as findings show it) -> name of the list it came from. A
         collapsed IPv4 range is credited to the first list with a network inside it."""
-        names = {**self.indicators.domains, **self.indicators.addresses}
+        names: dict[str, str] = {}
         for net, list_name in self.indicators.networks.items():
             names.setdefault(str(net), list_name)
         for label in self._v4.labels:

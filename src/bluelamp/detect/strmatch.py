@@ -11,7 +11,7 @@ hash collision can never produce a false match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -23,19 +23,25 @@ _DOT = 46
 
 
 _POWERS: dict[int, np.ndarray] = {}
+#: the powers cache stops growing here (32 MiB per base); callers hash in chunks
+_MAX_CACHED = 1 << 22
+#: strings hashed at a time when building a set (bounds the temporary arrays)
+_BUILD_CHUNK = 65_536
 
 
 def _powers(base: np.uint64, n: int) -> np.ndarray:
-    """base**0 .. base**(n-1) modulo 2**64 (cached, grown by doubling)."""
+    """base**0 .. base**(n-1) modulo 2**64 (cached up to a size, grown by doubling)."""
     cached = _POWERS.get(int(base))
     if cached is None or len(cached) < n:
         size = max(n, 2 * len(cached) if cached is not None else 1 << 16)
-        cached = np.empty(size, dtype=np.uint64)
-        cached[0] = 1
-        cached[1:] = base
+        fresh = np.empty(size, dtype=np.uint64)
+        fresh[0] = 1
+        fresh[1:] = base
         with np.errstate(over="ignore"):
-            np.cumprod(cached, out=cached)  # wraps modulo 2**64, as intended
-        _POWERS[int(base)] = cached
+            np.cumprod(fresh, out=fresh)  # wraps modulo 2**64, as intended
+        if size > _MAX_CACHED:
+            return fresh[:n]
+        _POWERS[int(base)] = cached = fresh
     return cached[:n]
 
 
@@ -76,9 +82,15 @@ class StringSet:
     """A fixed set of strings with vectorised `contains` and parent-domain matching."""
 
     def __init__(self, values: Iterable[str]) -> None:
-        self.values = frozenset(values)
-        hashed = _Hashed(pa.array(sorted(self.values), pa.string()))
-        self._hashes = np.unique(hashed.substring_hash(hashed.starts, hashed.ends))
+        # a set or dict given is kept by reference (lists of millions: no second copy)
+        self.values: Collection[str] = (values if isinstance(values, set | frozenset | dict)
+                                        else frozenset(values))
+        ordered = sorted(self.values)
+        parts = []
+        for i in range(0, len(ordered), _BUILD_CHUNK):
+            hashed = _Hashed(pa.array(ordered[i:i + _BUILD_CHUNK], pa.string()))
+            parts.append(hashed.substring_hash(hashed.starts, hashed.ends))
+        self._hashes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
 
     def __len__(self) -> int:
         return len(self.values)
