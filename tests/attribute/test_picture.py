@@ -63,14 +63,15 @@ def setup(tmp_path: Path, samples: Path) -> dict[str, Path]:
     orgs.write_text(ORGS)
     return {"lake": lake, "orgs": orgs, "delegated": samples /
             "delegated-ripencc-extended-20240101",
-            "routing": samples / "routeviews-rv2-20240101-1200.pfx2as"}
+            "routing": samples / "routeviews-rv2-20240101-1200.pfx2as",
+            "as_org": samples / "as-org2info.txt"}
 
 
 def run(setup: dict[str, Path], *extra: str) -> str:
     result = CliRunner().invoke(app, [
         "picture", "--country", "GB", "--since", "7d", "--lake", str(setup["lake"]),
         "--delegated", str(setup["delegated"]), "--routing", str(setup["routing"]),
-        "--orgs", str(setup["orgs"]), *extra])
+        "--routing", str(setup["as_org"]), "--orgs", str(setup["orgs"]), *extra])
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -93,11 +94,13 @@ def test_picture_json(setup: dict[str, Path]) -> None:
     assert by["type"] == {"infected-system": (2, 3), "c2-server": (1, 1), "phishing": (1, 1),
                           "spam": (2, 2)}
     assert by["network"]["AS20712"] == (2, 3)
+    names = {r["key"]: r["name"] for r in data["by"]["network"]}
+    assert names == {"AS20712": "Andrews & Arnold Ltd", "unknown": None}
     assert data["regions"] == 2
     assert data["headline"].startswith("5 compromised hosts in GB address space in the last "
                                        "7 days (7 threat events")
     assert "North West" in data["headline"]
-    assert len(data["attribution_file_errors"]) == 5  # the samples' deliberate bad lines
+    assert len(data["attribution_file_errors"]) == 6  # the samples' deliberate bad lines
 
 
 def test_picture_type_filter_and_mapped_host(setup: dict[str, Path]) -> None:

@@ -278,6 +278,11 @@ class Attributor:
                               .to_numpy(zero_copy_only=False), dtype=bool)
         return uniq.rows(national | (u_org >= 0), missing=False).astype(bool)
 
+    def as_name(self, asn: int) -> str | None:
+        """The organisation name of an AS number (as2org, else ip2asn description)."""
+        index = int(self._as_names.index(np.array([asn]))[0])
+        return None if index < 0 else str(self._as_names.values[index])
+
     @property
     def has_address_space(self) -> bool:
         """Whether any delegation, routing or geolocation data can place addresses in

@@ -62,7 +62,7 @@ class Picture:
                     f"last {period}.")
         text = (f"{self.hosts:,} compromised host{'s' if self.hosts != 1 else ''} in "
                 f"{self.country} address space in the last {period} ({self.events:,} threat "
-                f"events across {self.count_of('network'):,} networks)")
+                f"events across {_plural(self.count_of('network'), 'network')})")
         top_type = _top(self.breakdowns.get("type", []))
         if top_type:
             text += f", most often {top_type['key']} ({top_type['hosts']:,} hosts)"
@@ -138,6 +138,9 @@ def national_picture(
     national = attributed.append_column("host", hosts).filter(pa.array(scope))
     picture.events = national.num_rows
     _count(national, picture)
+    for row in picture.breakdowns.get("network", []):
+        asn = row["key"][2:] if row["key"].startswith("AS") else ""
+        row["name"] = attributor.as_name(int(asn)) if asn.isdigit() else None
     return picture
 
 
@@ -152,14 +155,16 @@ def _count(events: pa.Table, picture: Picture) -> None:
         picture.hosts = int(row[0]) if row else 0
         for name, expr in DIMENSIONS.items():
             rows = con.execute(
-                f"SELECT {expr} AS key, count(DISTINCT host) AS hosts, count(*) AS events"
-                f"{', mode(source_org) AS name' if name == 'network' else ''} "
+                f"SELECT {expr} AS key, count(DISTINCT host) AS hosts, count(*) AS events "
                 f"FROM ev GROUP BY key ORDER BY hosts DESC, events DESC, key").fetchall()
             picture.breakdowns[name] = [
-                {"key": r[0], "hosts": int(r[1]), "events": int(r[2]),
-                 **({"name": r[3]} if name == "network" else {})} for r in rows]
+                {"key": r[0], "hosts": int(r[1]), "events": int(r[2])} for r in rows]
     finally:
         con.close()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _top(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

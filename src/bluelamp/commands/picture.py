@@ -73,8 +73,8 @@ def picture(
     errors = attributor.load_errors
     if errors:
         err = Console(stderr=True)
-        err.print(f"[yellow]{len(errors):,} bad lines in attribution files were skipped; "
-                  f"first: {errors[0]}[/yellow]", highlight=False)
+        err.print(f"{len(errors):,} bad lines in attribution files were skipped; first: "
+                  f"{errors[0]}", style="yellow", markup=False, highlight=False)
     if as_json:
         payload = result.to_json()
         payload["attribution_file_errors"] = [e.to_json() for e in errors[:20]]
