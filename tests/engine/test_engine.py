@@ -163,3 +163,15 @@ def test_checkpoint_file_is_atomic_and_validated(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(BluelampError, match="unreadable checkpoint"):
         Engine([CountingDetector()], checkpoint=path)
+
+
+def test_foreign_tables_are_conformed_and_untimed_rows_counted() -> None:
+    det = CountingDetector()
+    engine = Engine([det])
+    table = pa.table({"client": ["a", "b", "c"],
+                      "ts": pa.array([at(1), None, at(2)], pa.timestamp("ms", tz="UTC")),
+                      "extra": [1, 2, 3]})
+    engine.process(table)
+    assert counts(engine.flush()) == [(at(0), 2)]
+    assert (engine.metrics.rows, engine.metrics.errors) == (2, 1)
+    assert det.seen_columns == {("ts", "client")}

@@ -25,7 +25,7 @@ from bluelamp.detect import checkpoint as ckpt
 from bluelamp.detect.base import Detector, Finding, Limits, WindowContext, findings_table
 from bluelamp.detect.metrics import EngineMetrics
 from bluelamp.detect.state import KeyedAggregate
-from bluelamp.schema import TIMESTAMP
+from bluelamp.schema import DNS
 from bluelamp.sources.base import Chunk
 
 if TYPE_CHECKING:
@@ -124,7 +124,10 @@ class Engine:
             data = chunk
         if data is None or data.num_rows == 0:
             return []
-        table = _as_table(data)
+        table, untimed = _as_table(data)
+        self.metrics.errors += untimed  # a reader should have reported these; count anyway
+        if table.num_rows == 0:
+            return []
         ts = _ts_us(table)
         if self._resume_us is not None:
             table, ts = self._skip_processed(table, ts, self._resume_us)
@@ -341,16 +344,18 @@ def _load_state(det: Detector[Any], fresh: Any, table: pa.Table | None,
     return None
 
 
-def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:
+def _as_table(data: pa.RecordBatch | pa.Table) -> tuple[pa.Table, int]:
+    """`data` in the dns schema (readers already give it; other callers may not), and the
+    number of rows dropped for having no timestamp."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     if "ts" not in table.column_names:
         raise ValueError("dns rows need a ts column")
-    if not table.schema.field("ts").type.equals(TIMESTAMP):
-        table = table.set_column(table.column_names.index("ts"), "ts",
-                                 table.column("ts").cast(TIMESTAMP))
-    if table.column("ts").null_count:
+    if not table.schema.equals(DNS.arrow, check_metadata=False):
+        table = DNS.conform(table)
+    missing = table.column("ts").null_count
+    if missing:
         table = table.filter(table.column("ts").is_valid())
-    return table
+    return table, missing
 
 
 def _ts_us(table: pa.Table) -> np.ndarray:

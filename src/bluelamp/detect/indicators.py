@@ -60,10 +60,12 @@ class IndicatorList:
         token = line.split("#", 1)[0].strip().lower()
         if not token:
             return
-        try:
-            net = ipaddress.ip_network(token, strict=False)
-        except ValueError:
-            net = None
+        net = None
+        if ":" in token or token[0].isdigit():  # skip the costly parse for plain names
+            try:
+                net = ipaddress.ip_network(token, strict=False)
+            except ValueError:
+                net = None
         if net is not None and "/" not in token:
             self.addresses[str(net.network_address)] = list_name
         elif net is not None:
