@@ -63,8 +63,9 @@ def address_v4(name: str, salt: str = "") -> str:
 def address_v6(name: str, salt: str = "") -> str:
     net = _digest(salt + registered_guess(name))
     host = _digest(salt + name)
-    return (f"{_V6_PREFIX[net[0] % len(_V6_PREFIX)]}:{net[1]:x}{net[2]:02x}:{net[3]:x}::"
-            f"{int.from_bytes(host[:2], 'big'):x}")
+    # canonical (RFC 5952) text: hextets without leading zeros, "::" for the zero run
+    return (f"{_V6_PREFIX[net[0] % len(_V6_PREFIX)]}:{net[1] << 8 | net[2]:x}:{net[3]:x}::"
+            f"{int.from_bytes(host[:2], 'big') or 1:x}")
 
 
 class Zone:
