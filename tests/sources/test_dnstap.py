@@ -200,6 +200,33 @@ def test_pairing_across_batches_and_unanswered(tmp_path: Path) -> None:
         assert nxrow["rcode"] == 3 and nxrow["answers"] == []
 
 
+def test_slow_answers_pair_and_unanswered_queries_expire(tmp_path: Path) -> None:
+    """A response 2 s (stream time) after its query, with many batches in between, still
+    pairs; a query unanswered for more than the 3 s hold becomes its own row."""
+    frames: list[bytes] = []
+    q_slow, r_slow = _pair("slow.example", ident=1)
+    q_lost, _ = _pair("lost.example", ident=2)
+    addr = {"query_address": b"\x0a\x00\x00\x01", "query_port": 3000}
+    frames.append(encode_dnstap(DnstapMessage(5, query_time_us=T0, query_message=q_slow,
+                                              **addr)))  # type: ignore[arg-type]
+    frames.append(encode_dnstap(DnstapMessage(5, query_time_us=T0, query_message=q_lost,
+                                              **addr)))  # type: ignore[arg-type]
+    for i in range(20):  # 20 transactions over the next 10 s, one per batch below
+        frames += [encode_dnstap(DnstapMessage(6, query_time_us=T0 + i * 500_000,
+                                               response_message=_pair(f"f{i}.example")[1]))]
+        if i == 4:
+            frames.append(encode_dnstap(DnstapMessage(
+                6, query_time_us=T0 + 2_000_000, response_message=r_slow, **addr)))  # type: ignore[arg-type]
+    rows, errors = _rows(_write(tmp_path / "slow.dnstap", frames), batch_size=1)
+    assert errors == []
+    names = [r["qname"] for r in rows]
+    assert names.count("slow.example") == 1 and names.count("lost.example") == 1
+    lost = next(r for r in rows if r["qname"] == "lost.example")
+    assert lost["rcode"] is None
+    # emitted once stream time passed T0 + 3 s, i.e. before the end of the input
+    assert names.index("lost.example") < len(names) - 1
+
+
 def test_response_without_query_time_borrows_it(tmp_path: Path) -> None:
     q, r = _pair("late.example", ident=3)
     common = {"query_address": b"\x0a\x00\x00\x01", "query_port": 4000}

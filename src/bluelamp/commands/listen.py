@@ -89,7 +89,7 @@ def listen(
         "--indicators", help="Indicator list (domains, IPs, CIDRs); repeatable.")] = None,
     window: Annotated[str, typer.Option(help="Window length for every detector.")] = "1m",
     grace: Annotated[str, typer.Option(help="How long to wait for late rows before a "
-                                       "window closes.")] = "5s",
+                                       "window closes.")] = "10s",
     batch_size: Annotated[int, typer.Option(help="Decode after this many frames...")] = 8192,
     flush_interval: Annotated[float, typer.Option(help="...or this many seconds after the "
                                                   "first waiting frame.")] = 0.5,

@@ -9,8 +9,9 @@ Mapping (also in docs/formats.md, section "dnstap"):
   client lookups and are skipped (counted in `DnstapDecoder.skipped`).
 * A response row carries the transaction: question, rcode, answers and TTL from
   `response_message`. A query whose response is also in the stream (same client address,
-  port, DNS id, qname and qtype, within this batch or the next) is dropped so nothing is
-  counted twice; a query without a response becomes a row with null rcode/answers.
+  port, DNS id, qname and qtype, arriving within `Pairer.hold_us` = 3 s of stream time) is
+  dropped so nothing is counted twice; a query without a response becomes a row with null
+  rcode/answers.
 * ts = query_time when present, else the matched query's time, else response_time.
   client/client_port = query_address/query_port; server = response_address;
   transport from socket_protocol (DNSCrypt counts as its udp/tcp carrier);
@@ -194,23 +195,48 @@ def _pair_keys(buf: np.ndarray, d_start: np.ndarray, table: pa.Table) -> pa.Arra
 
 
 class Pairer:
-    """Drops queries whose response is in the same or the next batch; emits the others
-    (and all responses) as `dns` rows."""
+    """Pairs queries with their responses so each transaction is one row.
 
-    def __init__(self) -> None:
+    A query waits (in `pending`) until its response arrives, then it is dropped: the
+    response row stands for both. A query still unanswered `hold_us` after it was asked
+    (measured on the stream's own clock, or the wall clock via `expire` when live input
+    is idle) becomes a row of its own with a null rcode. At most `max_pending` queries
+    wait; beyond that the oldest are emitted early."""
+
+    def __init__(self, hold_us: int = 3_000_000, max_pending: int = 1_000_000) -> None:
+        self.hold_us = hold_us
+        self.max_pending = max_pending
         self.pending: pa.Table | None = None
+        self.newest_us = -(2**62)
 
     def push(self, table: pa.Table) -> pa.Table:
         is_q = table[KIND]
         resp = table.filter(pc.invert(is_q))
         queries = table.filter(is_q)
-        resp = _borrow_query_time(resp, queries)
-        out = [resp]
         if self.pending is not None:
-            out.append(self.pending.filter(pc.invert(pc.is_in(self.pending[KEY],
-                                                                value_set=resp[KEY]))))
+            queries = pa.concat_tables([self.pending, queries])
+        resp = _borrow_query_time(resp, queries)
         self.pending = queries.filter(pc.invert(pc.is_in(queries[KEY], value_set=resp[KEY])))
-        return _finish(out)
+        if table.num_rows:
+            newest = pc.max(table["ts"]).cast(pa.int64()).as_py()
+            self.newest_us = max(self.newest_us, newest)
+        return _finish([resp, self.expire(self.newest_us)])
+
+    def expire(self, now_us: int) -> pa.Table:
+        """Emit (and forget) the queries asked more than `hold_us` before `now_us`."""
+        if self.pending is None or not self.pending.num_rows:
+            return DNS.empty_table()
+        ts = self.pending["ts"].cast(pa.int64())
+        old = pc.less(ts, now_us - self.hold_us)
+        if self.pending.num_rows > self.max_pending:
+            extra = self.pending.num_rows - self.max_pending
+            oldest = np.argpartition(ts.to_numpy(), extra - 1)[:extra]
+            mask = np.zeros(self.pending.num_rows, bool)
+            mask[oldest] = True
+            old = pc.or_(old, pa.array(mask))
+        out = self.pending.filter(old)
+        self.pending = self.pending.filter(pc.invert(old))
+        return _finish([out])
 
     def drain(self) -> pa.Table:
         out = [self.pending] if self.pending is not None else []
@@ -233,9 +259,10 @@ def _borrow_query_time(resp: pa.Table, queries: pa.Table) -> pa.Table:
 
 
 def _finish(tables: list[pa.Table]) -> pa.Table:
+    """`dns` rows only (the pairing helper columns dropped)."""
     if not tables:
         return DNS.empty_table()
-    return DNS.conform(pa.concat_tables(tables))
+    return pa.concat_tables([DNS.conform(t) for t in tables])
 
 
 class DnstapDecoder:
@@ -256,7 +283,12 @@ class DnstapDecoder:
                   for i, why in dec.errors]
         return _chunk(self.pairer.push(dec.table), errors)
 
+    def expire(self, now_us: int) -> Chunk:
+        """Rows for queries still unanswered `hold_us` before `now_us` (live idle time)."""
+        return _chunk(self.pairer.expire(now_us), [])
+
     def drain(self) -> Chunk:
+        """End of input: every query still waiting becomes a row."""
         return _chunk(self.pairer.drain(), [])
 
 

@@ -162,11 +162,12 @@ class DnstapListener:
                 yield self._decode()
                 last_yield = now
             elif now - last_yield >= self.flush_interval:
-                # idle: let queries whose response never came out, and let time advance
-                yield self._chunk_with_drain()
+                # idle: queries whose response never came become rows, and the caller
+                # gets a chance to advance its clock
+                yield self.decoder.expire(time.time_ns() // 1000)
                 last_yield = now
         yield self._decode()
-        yield self._chunk_with_drain()
+        yield self.decoder.drain()
 
     def poll(self, timeout: float) -> None:
         """Accept, read and answer control frames for up to `timeout` seconds."""
@@ -289,6 +290,3 @@ class DnstapListener:
             errors.append(RecordError(Location(name, offset=pos), err.message))
         self.stats.batches += 1
         return Chunk(chunk.batch, errors)
-
-    def _chunk_with_drain(self) -> Chunk:
-        return self.decoder.drain()
