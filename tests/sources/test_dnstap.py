@@ -384,3 +384,43 @@ def test_batches_conform_to_schema(tmp_path: Path) -> None:
     assert chunk.batch is not None and chunk.batch.schema.equals(DNS.arrow)
     assert isinstance(chunk.batch, pa.RecordBatch)
 
+
+
+def test_listener_bind_errors_are_clear() -> None:
+    from bluelamp.errors import ConfigError
+
+    first = DnstapListener("tcp:127.0.0.1:0")
+    try:
+        with pytest.raises(ConfigError, match=r"cannot listen on tcp:127\.0\.0\.1"):
+            DnstapListener(first.address)
+    finally:
+        first.close()
+    with pytest.raises(ConfigError, match="No such file"):
+        DnstapListener("unix:/nonexistent-dir/x.sock")
+
+
+def test_listener_survives_a_garbage_connection() -> None:
+    import socket as so
+    import time
+
+    listener = DnstapListener("tcp:127.0.0.1:0", flush_interval=0.1)
+    stop, chunks = threading.Event(), []
+    thread = _serve(listener, stop, chunks)
+    try:
+        host, port = listener.address.split(":")[1:]
+        junk = so.create_connection((host, int(port)))
+        junk.sendall(b"\x7f\xff\xff\xff" + b"x" * 64)  # a 2 GiB "frame"
+        sender = FrameSender(connect(listener.address))
+        sender.send(_transaction("after.example", 1))
+        sender.close()
+        junk.close()
+        time.sleep(0.4)
+    finally:
+        stop.set()
+        thread.join(10)
+        listener.close()
+    rows = [r for c in chunks if c.batch is not None for r in c.batch.to_pylist()]
+    errors = [e for c in chunks for e in c.errors]
+    assert [r["qname"] for r in rows] == ["after.example"]
+    assert len(errors) == 1 and "exceeds" in errors[0].message
+    assert errors[0].location.offset == 0 and "connection 1" in errors[0].location.source

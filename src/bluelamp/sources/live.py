@@ -97,7 +97,11 @@ class DnstapListener:
         self.stats = ListenerStats()
         self.decoder = DnstapDecoder(str(self.endpoint))
         self._sel = selectors.DefaultSelector()
-        self._server = self._bind()
+        try:
+            self._server = self._bind()
+        except OSError as exc:
+            self._sel.close()
+            raise ConfigError(f"cannot listen on {self.endpoint}: {exc}") from None
         self._sel.register(self._server, selectors.EVENT_READ, None)
         self._conns: dict[int, _Conn] = {}
         self._frames: list[bytes] = []
@@ -208,6 +212,7 @@ class DnstapListener:
         except FrameError as exc:
             self._error(conn.name, exc.offset, f"Frame Streams: {exc.reason}; connection "
                                                "closed")
+            conn.decoder.buf.clear()  # already reported: not also "ended inside a frame"
             self._drop(conn)
             return
         for event in events:
