@@ -134,3 +134,14 @@ def test_line_chart_points() -> None:
     assert svg.count("<circle") == 3 and "<polyline" in svg and "style=" not in svg
     ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
     assert ys[1] < ys[2] < ys[0]  # higher values are drawn higher
+
+
+def test_per_day_fills_quiet_days() -> None:
+    import datetime as dt
+
+    from bluelamp.web.lakeview import per_day
+
+    since = dt.datetime(2026, 1, 30, 12, tzinfo=dt.UTC)
+    until = dt.datetime(2026, 2, 2, 1, tzinfo=dt.UTC)
+    assert per_day([("2026-02-01", 3.0)], since, until) == [
+        ("2026-01-30", 0.0), ("2026-01-31", 0.0), ("2026-02-01", 3.0), ("2026-02-02", 0.0)]

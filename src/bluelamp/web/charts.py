@@ -96,7 +96,10 @@ def line_chart(series: Series, unit: str = "", width: int = 520, height: int = 2
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLOUR}">'
                      f"<title>{escape(label)}: {_fmt(value)} {escape(unit)}</title></circle>")
         if i % every == 0 or i == len(series) - 1:
-            parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                         f"{FONT}>{escape(label[-5:])}</text>")
+            # first and last labels hang inwards so that they are not clipped
+            anchor = ("start" if i == 0 and len(series) > 1 else
+                      "end" if i == len(series) - 1 and len(series) > 1 else "middle")
+            parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" '
+                         f'text-anchor="{anchor}" {FONT}>{escape(label[-5:])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -107,17 +107,30 @@ def counts(lake: Lake, sql: str, params: list[Any] | None = None) -> list[tuple[
             zip(table.column("label").to_pylist(), table.column("n").to_pylist(), strict=True)]
 
 
+def per_day(series: list[tuple[str, float]], since: dt.datetime,
+            until: dt.datetime) -> list[tuple[str, float]]:
+    """Every UTC day from `since` to `until`, zero where nothing happened, so that a quiet
+    day shows as a dip instead of vanishing from the time axis."""
+    have = dict(series)
+    day, last, out = since.date(), until.date(), []
+    while day <= last:
+        out.append((day.isoformat(), have.get(day.isoformat(), 0.0)))
+        day += dt.timedelta(days=1)
+    return out
+
+
 def stats(lake: Lake, days: int = 30) -> dict[str, list[tuple[str, float]]]:
     """The dashboard figures: detections over time, by type, by region, top networks."""
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    now = dt.datetime.now(dt.UTC)
+    since = now - dt.timedelta(days=days)
     p = [since]
     return {
-        "findings_per_day": counts(lake, "SELECT strftime(first_seen, '%Y-%m-%d') AS label, "
-                                   "count(*) AS n FROM finding WHERE first_seen >= ? "
-                                   "GROUP BY 1 ORDER BY 1", p),
-        "events_per_day": counts(lake, "SELECT strftime(time_observed, '%Y-%m-%d') AS label, "
-                                 "count(*) AS n FROM event WHERE time_observed >= ? "
-                                 "GROUP BY 1 ORDER BY 1", p),
+        "findings_per_day": per_day(counts(
+            lake, "SELECT strftime(first_seen, '%Y-%m-%d') AS label, count(*) AS n "
+            "FROM finding WHERE first_seen >= ? GROUP BY 1 ORDER BY 1", p), since, now),
+        "events_per_day": per_day(counts(
+            lake, "SELECT strftime(time_observed, '%Y-%m-%d') AS label, count(*) AS n "
+            "FROM event WHERE time_observed >= ? GROUP BY 1 ORDER BY 1", p), since, now),
         "findings_by_type": counts(lake, "SELECT type AS label, count(*) AS n FROM finding "
                                    "WHERE first_seen >= ? GROUP BY 1 ORDER BY 2 DESC LIMIT 12", p),
         "events_by_type": counts(lake, "SELECT coalesce(classification_type, '?') AS label, "
