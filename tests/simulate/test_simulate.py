@@ -196,3 +196,25 @@ def test_config_is_checked() -> None:
         SimConfig(clients=0)
     with pytest.raises(ValueError, match="unknown behaviours"):
         Simulation(SimConfig(clients=5, hours=1, extra=("nosuch",)))
+
+
+def test_optional_behaviours() -> None:
+    dns, labels = simulate_day(clients=200, hours=24, seed=8, start=START,
+                               extra=("spam", "water-torture", "fast-flux", "phishing"))
+    by = {lab: labels.filter(pc.equal(labels.column("label"), lab)).to_pylist()
+          for lab in ("spam", "water-torture", "fast-flux", "phishing")}
+    assert all(by.values()), {k: len(v) for k, v in by.items()}
+    spam = _rows_of(dns, by["spam"][0]["client"])
+    assert pc.sum(pc.equal(spam.column("qtype"), 15)).as_py() >= 50
+    victim = by["water-torture"][0]["registered_domain"]
+    flood = dns.filter(pc.ends_with(dns.column("qname"), "." + victim))
+    assert flood.num_rows == sum(r["queries"] for r in by["water-torture"])
+    assert set(flood.column("rcode").to_pylist()) == {2, 3}
+    assert len(flood.column("qname").unique()) > 0.95 * flood.num_rows  # random labels
+    flux = dns.filter(pc.equal(dns.column("qname"), by["fast-flux"][0]["c2_domain"]))
+    addresses = {a for answers in flux.column("answers").to_pylist() for a in answers}
+    assert len(addresses) > 20 and set(flux.column("ttl").to_pylist()) == {150}
+    assert len({a.rsplit(".", 1)[0] for a in addresses}) > 10  # many networks
+    kinds = {r["family"] for r in by["phishing"]}
+    assert kinds == {"combosquat", "typosquat", "homoglyph"}
+    assert all(r["client"] is None and r["queries"] > 0 for r in by["phishing"])
