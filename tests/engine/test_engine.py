@@ -86,11 +86,23 @@ def test_errors_and_metrics_are_counted() -> None:
 
 def test_open_windows_are_bounded() -> None:
     engine = Engine([CountingDetector()], max_open_windows=3, grace=dt.timedelta(days=30))
-    table = dns([{"ts": at(60 * h), "client": "a"} for h in (5, 4, 3, 2, 1, 0)])
-    early = engine.process(table)
+    forward = dns([{"ts": at(60 * h), "client": "a"} for h in (0, 1, 2, 3, 4, 5)])
+    early = engine.process(forward)
     assert engine.open_windows == 3
-    assert len(early) == 3  # closed early to bound memory, returned, not lost
-    assert len(engine.flush()) == 3
+    assert counts(early) == [(at(0), 1), (at(60), 1), (at(120), 1)]  # returned, not lost
+    assert counts(engine.flush()) == [(at(180), 1), (at(240), 1), (at(300), 1)]
+
+
+def test_window_cap_counts_rows_it_cannot_keep() -> None:
+    engine = Engine([CountingDetector()], max_open_windows=3, grace=dt.timedelta(days=30))
+    found = []
+    for h in (5, 4, 3, 2, 1, 0):  # one batch each: arriving newest first
+        found += engine.process(dns([{"ts": at(60 * h), "client": "a"}]))
+    found += engine.flush()
+    # the three newest windows fill the cap; older ones cannot open: their rows are late
+    assert counts(found) == [(at(180), 1), (at(240), 1), (at(300), 1)]
+    assert engine.metrics.late_rows == 3
+    assert engine.metrics.rows == 6
 
 
 def test_duplicate_names_rejected() -> None:

@@ -204,6 +204,8 @@ class Engine:
             group, i = found
             index = saved.start_us // group.length_us
             window = group.open.get(index) or self._open(group, index)
+            if window is None:
+                continue  # more saved windows than the cap allows now
             ctx = window.contexts[i]
             ctx.dropped.update(saved.dropped)
             restored = _load_state(group.detectors[i], window.states[i], saved.table, ctx)
@@ -243,9 +245,10 @@ class Engine:
             self._feed(group, int(idx[s]), table.slice(s, e - s))
 
     def _feed(self, group: _Group, index: int, rows: pa.Table) -> None:
-        window = group.open.get(index)
-        if window is None:
-            window = self._open(group, index)
+        window = group.open.get(index) or self._open(group, index)
+        if window is None:  # older than every open window while at the cap: too late
+            self.metrics.late_rows += rows.num_rows
+            return
         for i, det in enumerate(group.detectors):
             began = time.perf_counter()
             projected = rows.select(list(det.columns))
@@ -253,9 +256,18 @@ class Engine:
                 window.states[i] = det.update(window.states[i], batch, window.contexts[i])
             self.metrics.add_time(det.name, time.perf_counter() - began)
 
-    def _open(self, group: _Group, index: int) -> _Window:
+    def _open(self, group: _Group, index: int) -> _Window | None:
         start = index * group.length_us
         end = start + group.length_us
+        if self.open_windows >= self.max_open_windows:
+            # bounded memory on badly ordered input: close the oldest window early (its
+            # findings are returned with this call's); its later rows count as late
+            oldest_group, oldest = min(
+                ((g, i) for g in self._groups for i in g.open),
+                key=lambda gi: gi[0].open[gi[1]].end_us)
+            if oldest_group.open[oldest].end_us >= end:
+                return None
+            self._pending_early.extend(self._close(oldest_group, oldest))
         contexts = [WindowContext(from_us(start), from_us(end), self.limits)
                     for _ in group.detectors]
         states = []
@@ -265,13 +277,6 @@ class Engine:
             self.metrics.add_time(det.name, time.perf_counter() - began)
         window = _Window(start, end, contexts, states)
         group.open[index] = window
-        if self.open_windows > self.max_open_windows:
-            # bounded memory on badly ordered input: close the oldest window early;
-            # its later rows will be counted as late
-            oldest = min((g for g in self._groups if g.open),
-                         key=lambda g: min(g.open.values(), key=lambda w: w.end_us).end_us)
-            first = min(oldest.open)
-            self._pending_early.extend(self._close(oldest, first))
         return window
 
     def _close_until(self, limit_us: int) -> list[Finding]:
