@@ -145,3 +145,37 @@ def test_per_day_fills_quiet_days() -> None:
     until = dt.datetime(2026, 2, 2, 1, tzinfo=dt.UTC)
     assert per_day([("2026-02-01", 3.0)], since, until) == [
         ("2026-01-30", 0.0), ("2026-01-31", 0.0), ("2026-02-01", 3.0), ("2026-02-02", 0.0)]
+
+
+def test_admin_changes_a_role_and_deactivates_a_user(
+        client: TestClient, engine: Engine, accounts_by_role: dict[Role, Account]) -> None:
+    from .conftest import csrf_of
+
+    sign_in(client, accounts_by_role[Role.admin])
+    assert "notifier@test.example" in client.get("/admin/users").text
+    token = csrf_of(client, "/admin/users")
+    target = accounts_by_role[Role.notifier]
+    with session_factory(engine)() as db:
+        from bluelamp.web.accounts import find_user
+
+        user = find_user(db, target.email)
+        me = find_user(db, accounts_by_role[Role.admin].email)
+        assert user is not None and me is not None
+        user_id, my_id = user.id, me.id
+    r = client.post(f"/admin/users/{user_id}", data={"role": "analyst", "csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "updated" in r.headers["location"]
+    # the form went without the "active" box ticked: the user is now a deactivated
+    # analyst, and its token no longer works
+    headers = {"authorization": f"Bearer {target.token}"}
+    assert client.get("/api/hunt", params={"domain": "bad.example"},
+                      headers=headers).status_code == 401
+    r = client.post(f"/admin/users/{my_id}", data={"role": "analyst", "csrf_token": token},
+                    follow_redirects=False)
+    assert "error" in r.headers["location"]  # an admin does not demote itself by a click
+    with session_factory(engine)() as db:
+        actions = db.scalars(select(AuditEntry.action).where(
+            AuditEntry.subject == target.email)).all()
+    assert "user.role_changed" in actions and "user.deactivated" in actions
+    audit_page = client.get("/admin/audit").text
+    assert "Hash chain verified" in audit_page and "user.role_changed" in audit_page
