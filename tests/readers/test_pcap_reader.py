@@ -22,7 +22,7 @@ from readers_pcapbuild import (
     udp,
 )
 
-import bluelamp.sources.pcap as pcap_mod
+import bluelamp.sources.pcapfile as pcapfile
 from bluelamp.schema import DNS
 from bluelamp.sources.base import read_path
 
@@ -112,7 +112,7 @@ def test_tcp_messages_spanning_segments_with_retransmission(tmp_path: Path) -> N
 
 
 def test_pairing_across_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pcap_mod, "MESSAGES_PER_BATCH", 3)
+    monkeypatch.setattr(pcapfile, "READ_BYTES", 300)  # a few packets per batch
     packets = []
     for i in range(10):
         packets += exchange("192.0.2.1", "192.0.2.53", f"n{i}.test", i, T0 + i)
