@@ -264,7 +264,7 @@ def _with_constants(table: pa.Table, constants: Mapping[str, Any]) -> pa.Table:
         if value is None or name not in EVENT.names:
             continue
         col = _column(table, name)
-        const = pa.array([value] * table.num_rows) if table.num_rows else pa.nulls(0)
+        const = pa.array([value] * table.num_rows, type=pa.scalar(value).type)
         if col is None:
             table = table.append_column(name, const)
         else:

@@ -186,3 +186,29 @@ def test_cli_pull_writes_the_lake_once(tmp_path: Path, server: tuple[str, Script
     files = list((tmp_path / "lake").glob("kind=event/day=*/*.parquet"))
     rows = sum(pq.read_metadata(f).num_rows for f in files)
     assert rows == 2
+
+
+def test_pull_a_misp_feed_fetches_its_event_files(tmp_path: Path) -> None:
+    import functools
+    from http.server import SimpleHTTPRequestHandler
+
+    folder = Path(__file__).parent / "samples" / "misp"
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/manifest.json"
+        sources, settings, state, sink, ingestor = _setup(tmp_path, url)
+        sources = [FeedSource(name="misp", url=url, feed="misp", interval=60)]
+        out = pull(sources, ingestor, state, settings)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert out[0].status == "fetched", out[0].detail
+    assert len(sink.ids) == 3

@@ -92,3 +92,11 @@ def test_misp_round_trip(tmp_path: Path) -> None:
     assert errors == [] and table is not None
     assert _core(table.to_pylist()) == _expected()
     assert table.schema.equals(EVENT.arrow)
+
+
+def test_misp_manifest_with_a_missing_event_file(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"00000000-0000-4000-8000-00000000dead": {"info": "gone", "Orgc": {"name": "x"}}}))
+    table, errors = collect(parse_path(tmp_path / "manifest.json", "misp"))
+    assert table is None
+    assert len(errors) == 1 and "00000000-0000-4000-8000-00000000dead.json" in str(errors[0])

@@ -102,11 +102,13 @@ class Misp(FeedParser):
 
     def loose(self, stream: BinaryIO, source: str, *, batch_size: int) -> Iterator[Loose]:
         doc = json.loads(stream.read().decode("utf-8-sig"))
+        # the event files lie beside the manifest on disk (`source` may be a URL label)
+        folder = Path(getattr(stream, "name", source)).parent
         if "Event" in doc or "Attribute" in doc:
             docs: list[tuple[str, dict[str, Any] | RecordError]] = [(source, doc)]
         else:  # a manifest: read the event files it lists
-            docs = [(str(Path(source).parent / f"{uuid}.json"),
-                     _load(Path(source).parent / f"{uuid}.json")) for uuid in doc]
+            base = source.rsplit("/", 1)[0]
+            docs = [(f"{base}/{uuid}.json", _load(folder / f"{uuid}.json")) for uuid in doc]
         for name, event in docs:
             if isinstance(event, RecordError):
                 yield Loose(records_table([], {}, []), [event])

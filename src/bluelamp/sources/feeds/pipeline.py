@@ -43,7 +43,7 @@ class Attributing(Protocol):
 # ---------------------------------------------------------------------------------------
 class FeedSource(BaseModel):
     name: str = Field(description="Name of this pull (state is kept per name).")
-    url: str = Field(description="Where to fetch the feed (http, https or file).")
+    url: str = Field(description="Where to fetch the feed (http or https).")
     feed: str = Field("auto", description="Parser name, or auto to sniff.")
     interval: int = Field(3600, description="Seconds between pulls.")
     mapping: Path | None = Field(None, description="Mapping file for the generic parser.")
@@ -249,6 +249,26 @@ def _download_name(source: FeedSource, resp: httpx.Response) -> str:
     return Path(urlparse(source.url).path).name or f"{source.name}.feed"
 
 
+def _fetch_misp_events(client: httpx.Client, source: FeedSource, manifest: Path) -> str:
+    """A MISP feed's manifest names its event files: fetch them next to it. Returns why
+    that failed, or '' (also when the file is not a MISP manifest)."""
+    if source.feed not in ("misp", "auto") or manifest.name != "manifest.json":
+        return ""
+    try:
+        uuids = list(json.loads(manifest.read_text("utf-8")))
+    except (ValueError, TypeError):
+        return ""
+    base = source.url.rsplit("/", 1)[0]
+    for uuid_ in uuids:
+        if not all(c.isalnum() or c == "-" for c in str(uuid_)):
+            return f"manifest names a bad event id {uuid_!r}"
+        resp = client.get(f"{base}/{uuid_}.json")
+        if resp.status_code != 200:
+            return f"{base}/{uuid_}.json: HTTP {resp.status_code}"
+        (manifest.parent / f"{uuid_}.json").write_bytes(resp.content)
+    return ""
+
+
 def pull(sources: Iterator[FeedSource] | list[FeedSource], ingestor: Ingestor,
          state: FeedState, settings: FeedsSettings, *, force: bool = False,
          now: dt.datetime | None = None,
@@ -285,6 +305,9 @@ def _pull_one(client: httpx.Client, source: FeedSource, ingestor: Ingestor, stat
     with tempfile.TemporaryDirectory(prefix="bluelamp-pull-") as tmp:
         path = Path(tmp) / _download_name(source, resp)
         path.write_bytes(resp.content)
+        why = _fetch_misp_events(client, source, path)
+        if why:
+            return PullOutcome(source.name, "failed", why, attempts)
         try:
             ingestor.ingest_path(path, source.feed, source.mapping, feed_url=source.url,
                                  label=source.url, now=now)
