@@ -162,3 +162,33 @@ def test_property_pcap(tmp_path: Path, items: list) -> None:
     table, errors = read_all(pcap(packets), tmp_path)
     assert table.column("qname").to_pylist() == want
     assert [e.location.offset for e in errors] == bad_offsets
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from([pcap, pcapng]), st.binary(max_size=400), st.integers(0, 3))
+def test_property_garbage_after_good_packets_never_crashes(tmp_path: Path, container,
+                                                           junk: bytes, keep: int) -> None:
+    packets = []
+    for i in range(keep):
+        packets += exchange("192.0.2.1", "192.0.2.53", f"k{i}.test", i, T0 + i)
+    table, errors = read_all(container(packets) + junk, tmp_path)
+    # every complete exchange before the junk is read; junk never raises
+    assert table.column("qname").to_pylist()[:keep] == [f"k{i}.test" for i in range(keep)]
+    assert all(e.location.source.endswith("dns.pcap") for e in errors)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(min_size=0, max_size=80), min_size=1, max_size=20),
+       st.sampled_from([1, 101, 113, 276, 0]))
+def test_property_random_frames_are_named_or_ignored(tmp_path: Path, frames: list[bytes],
+                                                     linktype: int) -> None:
+    frame = {1: ethernet, 101: lambda ip: ip, 113: sll, 276: sll2,
+             0: lambda ip: (2).to_bytes(4, "little") + ip}[linktype]  # 0: BSD loopback
+    good = exchange("192.0.2.9", "192.0.2.53", "good.test", 77, T0 + 100, frame=frame)
+    packets = [(T0 + i, f) for i, f in enumerate(frames)] + good
+    table, errors = read_all(pcapng(packets, linktype=linktype), tmp_path)
+    assert "good.test" in table.column("qname").to_pylist()
+    offsets = [e.location.offset for e in errors if e.location.offset is not None]
+    assert offsets == sorted(offsets)
