@@ -19,6 +19,7 @@ from .conftest import GOLDEN, OBSERVED, SAMPLES, collect, comparable
 
 CASES = [
     ("2026-11-20-scan_rdp-example-geo.csv", "shadowserver"),
+    ("2026-11-20-event4_sinkhole_http-example-geo.csv", "shadowserver"),
     ("urlhaus.csv", "urlhaus"),
     ("urlhaus_api.json", "urlhaus"),
     ("feodo_ipblocklist.csv", "feodo"),
@@ -86,6 +87,11 @@ def test_hand_checked_fields() -> None:
         "vulnerable", "vulnerable-system")
     assert rdp[0]["raw_ref"] == "2026-11-20-scan_rdp-example-geo.csv:2"
     assert rdp[0]["extra"]["subject_common_name"] == "WIN-SRV10"  # type: ignore[index]
+    sinkhole = _events("2026-11-20-event4_sinkhole_http-example-geo.csv", "shadowserver")
+    assert [(r["source_ip"], r["destination_fqdn"], r["classification_identifier"],
+             r["classification_type"]) for r in sinkhole] == [
+        ("192.0.2.81", "sinkholed.example.com", "andromeda", "infected-system"),
+        ("2001:db8:10::81", "qs.example.net", "qsnatch", "infected-system")]
     urlhaus = _events("urlhaus.csv", "urlhaus")
     assert urlhaus[0]["source_ip"] == "192.0.2.44"  # host of the URL
     assert urlhaus[1]["source_fqdn"] == "malware.example.com"
