@@ -116,3 +116,23 @@ def test_bad_answers_are_not_matched(listfile: Path) -> None:
     table = dns([{"ts": at(1), "client": "a", "qname": "q.example",
                   "answers": ["999.1.1.1", "203.0.113", "::zz", "evil.com"]}])
     assert run(table, indicator_match([listfile])) == []  # type: ignore[arg-type]
+
+
+def test_settings_window_applies_only_when_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from bluelamp.detect import engine
+    from bluelamp.detect.nxdomain import NxdomainBurst
+    from bluelamp.settings import load_settings
+
+    def five_minutes(window: dt.timedelta = dt.timedelta(minutes=5)) -> NxdomainBurst:
+        return NxdomainBurst(window=window)
+
+    monkeypatch.setattr(engine, "detector_factories", lambda: {"x": five_minutes})
+    monkeypatch.delenv("BLUELAMP_ENGINE__WINDOW_SECONDS", raising=False)
+    monkeypatch.setenv("BLUELAMP_CONFIG", "")
+    (own,) = default_detectors(load_settings())
+    assert own.window == dt.timedelta(minutes=5)
+    monkeypatch.setenv("BLUELAMP_ENGINE__WINDOW_SECONDS", "600")
+    (chosen,) = default_detectors(load_settings())
+    assert chosen.window == dt.timedelta(minutes=10)

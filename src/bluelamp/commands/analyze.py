@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bluelamp.detect.base import Finding, Limits, findings_table
-from bluelamp.detect.engine import Engine, default_detectors
+from bluelamp.detect.engine import Engine, default_detectors, settings_window
 from bluelamp.detect.metrics import EngineMetrics
 from bluelamp.errors import BluelampError, InputError, Location, RecordError
 from bluelamp.schema import DNS, FINDING
@@ -185,7 +185,8 @@ def analyze(
         "--indicators", help="Indicator list (domains, IPs, CIDRs; one per line); "
         "repeatable.")] = None,
     window: Annotated[str | None, typer.Option(help="Window length for every detector, "
-                                               "e.g. 15m, 1h (default: settings).")] = None,
+                                               "e.g. 15m, 1h (default: engine.window_seconds "
+                                               "if set, else each detector's own).")] = None,
     grace: Annotated[str, typer.Option(help="How far out of time order rows may come "
                                        "before their window closes.")] = "1d",
 ) -> None:
@@ -198,8 +199,10 @@ def analyze(
     err = Console(stderr=True)
     settings = load_settings()
     options: dict[str, Any] = {"indicators": list(indicators or [])}
-    options["window"] = (parse_duration(window) if window
-                         else dt.timedelta(seconds=settings.engine.window_seconds))
+    # a window given here or set in the settings overrides each detector's own default
+    chosen = parse_duration(window) if window else settings_window(settings)
+    if chosen is not None:
+        options["window"] = chosen
     try:
         files = input_files(paths)
         engine = Engine(default_detectors(**options),

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from bluelamp.settings import Settings
     from bluelamp.store.lake import Lake
 
-__all__ = ["Engine", "EngineMetrics", "default_detectors", "detector_factories"]
+__all__ = ["Engine", "EngineMetrics", "default_detectors", "detector_factories",
+           "settings_window"]
 
 US = 1_000_000
 #: observation rows buffered before one Parquet file is written to the lake
@@ -400,12 +401,22 @@ def _call(factory: Factory, options: dict[str, Any]) -> Any:
     return factory(**{k: v for k, v in options.items() if k in params})
 
 
+def settings_window(settings: Settings) -> dt.timedelta | None:
+    """The window the operator set (`engine.window_seconds`), or None when it is left at
+    its default: only a chosen window overrides the detectors' own defaults."""
+    default = type(settings.engine).model_fields["window_seconds"].default
+    if settings.engine.window_seconds == default:
+        return None
+    return dt.timedelta(seconds=settings.engine.window_seconds)
+
+
 def default_detectors(settings: Settings | None = None, **options: Any) -> list[Detector[Any]]:
     """Build every registered detector. Options (e.g. `window=timedelta`, `indicators=[...]`)
     go to the factories that accept them; a factory may return None when it has nothing to
     do (e.g. no indicator list given)."""
-    if settings is not None and "window" not in options:
-        options["window"] = dt.timedelta(seconds=settings.engine.window_seconds)
+    chosen = settings_window(settings) if settings is not None else None
+    if chosen is not None and "window" not in options:
+        options["window"] = chosen
     built = (_call(f, options) for f in detector_factories().values())
     detectors = [d for d in built if d is not None]
     return sorted(detectors, key=lambda d: d.name)
