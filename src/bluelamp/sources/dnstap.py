@@ -32,7 +32,7 @@ from bluelamp.errors import Location, RecordError
 from bluelamp.schema import DNS
 from bluelamp.sources import protowire
 from bluelamp.sources.base import Chunk
-from bluelamp.sources.dnswire import addresses_text, decode_messages
+from bluelamp.sources.dnswire import WireBuffer, addresses_text, decode_messages, walk_names
 from bluelamp.sources.fstrm import (
     CONTENT_TYPE_DNSTAP,
     ControlType,
@@ -69,7 +69,11 @@ class Decoded:
 
 def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray, *,
                   default_ts_us: int | None = None) -> Decoded:
-    """Decode dnstap payloads `data[starts[i]:ends[i]]` in bulk."""
+    """Decode dnstap payloads `data[starts[i]:ends[i]]` in bulk.
+
+    Queries whose response is in the same batch are recognised by a key made of raw bytes
+    (client address and port, DNS id, question section) and dropped *before* their DNS
+    message is decoded: with resolvers that log both, that halves the DNS decoding."""
     buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
     if not buf.size:
         buf = np.zeros(1, np.uint8)
@@ -89,18 +93,21 @@ def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray
     is_r = np.isin(mtype, RESPONSE_TYPES)
     wanted = ok & (is_q | is_r)
     skipped = int((ok & ~wanted).sum())
-    dns_col = np.where(is_r, M_RMSG, M_QMSG)
     has_dns = np.where(is_r, f[M_RMSG].present, f[M_QMSG].present)
     reasons[wanted & ~has_dns] = "dnstap message carries no DNS message"
-    rows = np.flatnonzero(wanted & has_dns)
-    d_start = np.where(dns_col == M_RMSG, f[M_RMSG].start, f[M_QMSG].start)[rows]
-    d_end = np.where(dns_col == M_RMSG, f[M_RMSG].end, f[M_QMSG].end)[rows]
-    dec = decode_messages(buf, d_start, d_end)
+    cand = np.flatnonzero(wanted & has_dns)
+    d_start = np.where(is_r, f[M_RMSG].start, f[M_QMSG].start)
+    d_end = np.where(is_r, f[M_RMSG].end, f[M_QMSG].end)
+    keys = _raw_keys(buf, f, cand, d_start[cand], d_end[cand])
+    ts, has_ts = _timestamps(f, cand, default_ts_us)
+    answered, ts = _pair_in_batch(keys, is_r[cand], ts, has_ts, f[M_QSEC].present[cand])
+    keep = ~answered
+    rows, keys, ts, has_ts = cand[keep], keys.filter(pa.array(keep)), ts[keep], has_ts[keep]
+    dec = decode_messages(buf, d_start[rows], d_end[rows])
     good = np.ones(rows.size, bool)
     for i, why in dec.errors:
         good[i] = False
         reasons[rows[i]] = f"DNS message: {why}"
-    ts, has_ts = _timestamps(f, rows, default_ts_us)
     reasons[rows[good & ~has_ts]] = "no query_time or response_time"
     good &= has_ts
     cols = {
@@ -115,15 +122,35 @@ def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray
                                   mask=~is_r[rows]),
         "transport": _transport(f[M_PROTO], rows),
         "sensor": _strings(buf, env.fields[D_IDENTITY], rows),
+        KIND: pa.array(is_q[rows]),
+        HAS_QTIME: pa.array(f[M_QSEC].present[rows]),
+        KEY: keys,
     }
-    table = DNS.conform(pa.table(cols))
-    table = table.append_column(KIND, pa.array(is_q[rows]))
-    table = table.append_column(HAS_QTIME, pa.array(f[M_QSEC].present[rows]))
-    table = table.append_column(KEY, _pair_keys(buf, d_start, table))
+    table = pa.table(cols)
     if not good.all():
         table = table.filter(pa.array(good))
     errors = [(int(i), str(reasons[i])) for i in np.flatnonzero(reasons != None)]  # noqa: E711
     return Decoded(table, errors, skipped)
+
+
+def _pair_in_batch(keys: pa.Array, is_r: np.ndarray, ts: np.ndarray, has_ts: np.ndarray,
+                   has_qtime: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which queries have their response in this batch (they need no row), and the
+    timestamps with responses that lack query_time given their query's time."""
+    r_idx, q_idx = np.flatnonzero(is_r), np.flatnonzero(~is_r)
+    answered = np.zeros(is_r.size, bool)
+    if not r_idx.size or not q_idx.size:
+        return answered, ts
+    r_keys, q_keys = keys.take(pa.array(r_idx)), keys.take(pa.array(q_idx))
+    answered[q_idx] = pc.is_in(q_keys, value_set=r_keys).to_numpy(zero_copy_only=False)
+    need = r_idx[~has_qtime[r_idx]]
+    if need.size:
+        found = pc.index_in(keys.take(pa.array(need)), value_set=q_keys)
+        hit = found.is_valid().to_numpy(zero_copy_only=False)
+        src = q_idx[found.fill_null(0).to_numpy(zero_copy_only=False)]
+        ts = ts.copy()
+        ts[need[hit]] = np.where(has_ts[src[hit]], ts[src[hit]], ts[need[hit]])
+    return answered, ts
 
 
 def _timestamps(f: dict[int, protowire.FieldColumn], rows: np.ndarray,
@@ -169,29 +196,46 @@ def _transport(col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:
 
 def _strings(buf: np.ndarray, col: protowire.FieldColumn, rows: np.ndarray) -> pa.Array:
     """Byte fields as strings (UTF-8, bad bytes replaced), via the few distinct values."""
-    start, end = col.start[rows], col.end[rows]
-    ln = np.where(col.present[rows], end - start, 0)
-    offsets = np.zeros(rows.size + 1, np.int32)
-    np.cumsum(ln, out=offsets[1:])
-    ramp = np.arange(int(ln.sum()), dtype=I64)
-    data = buf[np.repeat(start - offsets[:-1], ln) + ramp]
-    valid = np.packbits(col.present[rows], bitorder="little")
-    binary = pa.Array.from_buffers(pa.binary(), rows.size, [
-        pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)])
+    start = col.start[rows]
+    binary = gather_binary(buf, start, col.end[rows] - start, col.present[rows])
     enc = binary.dictionary_encode()
     words = [b.decode("utf-8", "replace") for b in enc.dictionary.to_pylist()]
     return pa.array(words, pa.string()).take(enc.indices)
 
 
-def _pair_keys(buf: np.ndarray, d_start: np.ndarray, table: pa.Table) -> pa.Array:
-    """client|port|DNS id|qname|qtype: what a query and its response share."""
-    dns_id = (buf[d_start].astype(I64) << 8) | buf[np.minimum(d_start + 1, buf.size - 1)]
-    parts = [pc.fill_null(table["client"], ""),
-             pc.fill_null(pc.cast(table["client_port"], pa.string()), ""),
-             pa.array(dns_id).cast(pa.string()),
-             pc.fill_null(table["qname"], ""),
-             pc.fill_null(pc.cast(table["qtype"], pa.string()), "")]
-    return pc.binary_join_element_wise(*parts, "|")
+def _raw_keys(buf: np.ndarray, f: dict[int, protowire.FieldColumn], cand: np.ndarray,
+              d_start: np.ndarray, d_end: np.ndarray) -> pa.Array:
+    """What a query and its response share, as raw bytes: client port, DNS id and address
+    length, then the client address, then the question section (name as sent, type,
+    class). Null where the question cannot be walked (the DNS decoder reports why)."""
+    addr = f[M_QADDR]
+    fixed = np.zeros((cand.size, 5), np.uint8)
+    port = np.where(f[M_QPORT].present[cand], f[M_QPORT].value[cand], 0).astype(I64)
+    fixed[:, 0], fixed[:, 1] = port >> 8, port & 0xFF
+    fixed[:, 2] = buf[np.minimum(d_start, buf.size - 1)]
+    fixed[:, 3] = buf[np.minimum(d_start + 1, buf.size - 1)]
+    fixed[:, 4] = np.where(addr.present[cand], addr.end[cand] - addr.start[cand], 0)
+    head = pa.Array.from_buffers(pa.binary(5), cand.size, [None, pa.py_buffer(fixed)])
+    walk = walk_names(WireBuffer(buf), d_start, d_end, d_start + 12, collect=False)
+    q_ok = walk.ok & (d_end - d_start >= 12) & (walk.after + 4 <= d_end)
+    question = gather_binary(buf, d_start + 12, walk.after + 4 - (d_start + 12), q_ok)
+    address = gather_binary(buf, addr.start[cand], addr.end[cand] - addr.start[cand],
+                            addr.present[cand])
+    return pc.binary_join_element_wise(head.cast(pa.binary()), pc.fill_null(address, b""),
+                                       question, pa.scalar(b"", pa.binary()))
+
+
+def gather_binary(buf: np.ndarray, start: np.ndarray, length: np.ndarray,
+                  valid: np.ndarray) -> pa.Array:
+    """A binary array of `buf[start[i]:start[i]+length[i]]` (null where not `valid`)."""
+    ln = np.where(valid, length, 0).astype(I64)
+    offsets = np.zeros(start.size + 1, np.int32)
+    np.cumsum(ln, out=offsets[1:])
+    ramp = np.arange(int(offsets[-1]), dtype=I64)
+    data = buf[np.repeat(start - offsets[:-1], ln) + ramp]
+    return pa.Array.from_buffers(pa.binary(), start.size, [
+        pa.py_buffer(np.packbits(valid, bitorder="little")), pa.py_buffer(offsets),
+        pa.py_buffer(data)])
 
 
 class Pairer:

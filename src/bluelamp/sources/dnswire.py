@@ -56,7 +56,7 @@ class DecodedMessages:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-class _Buf:
+class WireBuffer:
     """The message buffer as uint8 with clipped gathers (reads past the end return the last
     byte; callers check bounds against the message end themselves)."""
 
@@ -87,7 +87,7 @@ class _Walk:
     length: np.ndarray
 
 
-def walk_names(buf: _Buf, base: np.ndarray, limit: np.ndarray, pos: np.ndarray,
+def walk_names(buf: WireBuffer, base: np.ndarray, limit: np.ndarray, pos: np.ndarray,
                *, collect: bool) -> _Walk:
     """Walk one name per entry, all in lock-step. `base` is the message start (for
     compression pointers), `limit` the message end, `pos` where the name starts.
@@ -166,7 +166,7 @@ def escape_label(label: bytes) -> str:
     return "".join(out)
 
 
-def names_to_text(buf: _Buf, n: int, walk: _Walk) -> pa.Array:
+def names_to_text(buf: WireBuffer, n: int, walk: _Walk) -> pa.Array:
     """Assemble the collected labels of `n` names into a string array (lower-case, no
     trailing dot, root as "."); names that failed are null."""
     order = np.argsort(walk.owner, kind="stable")
@@ -211,7 +211,7 @@ def _insert_roots(out: np.ndarray, offsets: np.ndarray, root: np.ndarray) -> np.
     return data
 
 
-def _escape_slow(buf: _Buf, arr: pa.Array, owner: np.ndarray, start: np.ndarray,
+def _escape_slow(buf: WireBuffer, arr: pa.Array, owner: np.ndarray, start: np.ndarray,
                  length: np.ndarray, bad_segs: np.ndarray, ok: np.ndarray) -> pa.Array:
     """Re-render, in Python, the few names that hold bytes needing escapes."""
     names = np.unique(owner[bad_segs])
@@ -242,7 +242,7 @@ class _Records:
 def decode_messages(data: bytes | bytearray | memoryview | np.ndarray,
                     starts: np.ndarray, ends: np.ndarray) -> DecodedMessages:
     """Decode messages `data[starts[i]:ends[i]]` (contract 1 in the helpers' API)."""
-    buf = _Buf(data)
+    buf = WireBuffer(data)
     s = np.asarray(starts, I64)
     e = np.asarray(ends, I64)
     n = s.size
@@ -276,7 +276,7 @@ def decode_messages(data: bytes | bytearray | memoryview | np.ndarray,
     )
 
 
-def _skip_questions(buf: _Buf, s: np.ndarray, e: np.ndarray, pos: np.ndarray,
+def _skip_questions(buf: WireBuffer, s: np.ndarray, e: np.ndarray, pos: np.ndarray,
                     more: np.ndarray, err: np.ndarray) -> np.ndarray:
     """Skip questions after the first (rare: QDCOUNT > 1)."""
     pos = pos.copy()
@@ -292,7 +292,7 @@ def _skip_questions(buf: _Buf, s: np.ndarray, e: np.ndarray, pos: np.ndarray,
         k += 1
 
 
-def _walk_answers(buf: _Buf, s: np.ndarray, e: np.ndarray, pos: np.ndarray,
+def _walk_answers(buf: WireBuffer, s: np.ndarray, e: np.ndarray, pos: np.ndarray,
                   an: np.ndarray, err: np.ndarray) -> _Records:
     """Step through answer record k of every message that has one, for k = 0, 1, ..."""
     pos = pos.copy()
@@ -321,7 +321,7 @@ def _walk_answers(buf: _Buf, s: np.ndarray, e: np.ndarray, pos: np.ndarray,
     return _Records(*cols)
 
 
-def _render_answers(buf: _Buf, s: np.ndarray, e: np.ndarray, recs: _Records,
+def _render_answers(buf: WireBuffer, s: np.ndarray, e: np.ndarray, recs: _Records,
                     err: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """Presentation text of the renderable answers; returns the texts and, for each text,
     its index into `recs`."""
@@ -351,7 +351,7 @@ def _render_answers(buf: _Buf, s: np.ndarray, e: np.ndarray, recs: _Records,
     return pa.concat_arrays(pieces), np.concatenate(which)
 
 
-def _ipv4_text(buf: _Buf, rs: np.ndarray) -> pa.Array:
+def _ipv4_text(buf: WireBuffer, rs: np.ndarray) -> pa.Array:
     if not rs.size:
         return pa.array([], pa.string())
     return addresses_text(buf.a[np.minimum(rs[:, None] + np.arange(4), buf.last)])

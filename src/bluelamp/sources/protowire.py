@@ -88,36 +88,21 @@ def decode(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     reason = np.full(n, None, object)
     pos = starts.astype(I64).copy()
     active = np.flatnonzero(pos < ends)
+    flat = (present.ravel(), values.ravel(), vstarts.ravel(), vends.ravel())
     while active.size:
         lim = ends[active]
         tag, p, tag_ok = read_varints(buf, pos[active], lim)
         fnum = (tag >> U64(3)).astype(I64)
         wt = (tag & U64(7)).astype(I64)
-        nxt = np.full(active.size, -1, I64)
-        value = np.zeros(active.size, U64)
-        vstart = p.copy()
-        kinds = np.bincount(wt, minlength=8)
-        if kinds[WT_VARINT]:
-            m = np.flatnonzero(wt == WT_VARINT)
-            value[m], after, vok = read_varints(buf, p[m], lim[m])
-            nxt[m] = np.where(vok, after, -1)
-        for w, width in ((WT_FIXED64, 8), (WT_FIXED32, 4)):
-            if kinds[w]:
-                m = np.flatnonzero(wt == w)
-                value[m] = _fixed(buf, p[m], width)
-                nxt[m] = p[m] + width
-        if kinds[WT_BYTES]:
-            m = np.flatnonzero(wt == WT_BYTES)
-            ln, after, lok = read_varints(buf, p[m], lim[m])
-            vstart[m] = after
-            nxt[m] = np.where(lok, after + ln.astype(I64), -1)
+        value, vstart, nxt = _values(buf, wt, p, lim)
         good = tag_ok & (fnum > 0) & (nxt >= 0) & (nxt <= lim)
         slot = slot_of[np.minimum(fnum, slot_of.size - 1)]
         slot[~good] = len(fields)
-        present[slot, active] = True
-        values[slot, active] = value
-        vstarts[slot, active] = vstart
-        vends[slot, active] = nxt
+        where = slot * n + active
+        flat[0][where] = True
+        flat[1][where] = value
+        flat[2][where] = vstart
+        flat[3][where] = nxt
         if not good.all():
             bad = active[~good]
             ok[bad] = False
@@ -129,6 +114,34 @@ def decode(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     cols = {f: FieldColumn(present[i], values[i], vstarts[i], vends[i])
             for i, f in enumerate(fields)}
     return Decoded(cols, ok, reason)
+
+
+def _values(buf: np.ndarray, wt: np.ndarray, p: np.ndarray, lim: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, value start and end position of one field per message, by wire type (end is
+    -1 where the value is malformed or the wire type unknown). When every message is at the
+    same wire type (the usual case: one producer writes fields in one order) the subsets
+    are the whole arrays and no index is built."""
+    nxt = np.full(wt.size, -1, I64)
+    value = np.zeros(wt.size, U64)
+    vstart = p.copy()
+    kinds = np.bincount(wt, minlength=8)
+    for kind in np.flatnonzero(kinds[:8]):
+        m: np.ndarray | slice = slice(None) if kinds[kind] == wt.size else \
+            np.flatnonzero(wt == kind)
+        pm, lm = p[m], lim[m]
+        if kind == WT_VARINT:
+            value[m], after, vok = read_varints(buf, pm, lm)
+            nxt[m] = np.where(vok, after, -1)
+        elif kind in (WT_FIXED64, WT_FIXED32):
+            width = 8 if kind == WT_FIXED64 else 4
+            value[m] = _fixed(buf, pm, width)
+            nxt[m] = pm + width
+        elif kind == WT_BYTES:
+            ln, after, lok = read_varints(buf, pm, lm)
+            vstart[m] = after
+            nxt[m] = np.where(lok, after + ln.astype(I64), -1)
+    return value, vstart, nxt
 
 
 def _why(tag_ok: bool, fnum: int, wt: int) -> str:

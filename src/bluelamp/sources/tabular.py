@@ -205,9 +205,10 @@ class CsvReader:
                 head, _, data = data.partition(b"\n")
                 header = next(csv.reader([head.decode("utf-8", "replace").strip("\r")]))
                 first_line += 1
-                if "ts" not in header:
+                if "ts" not in header or len(set(header)) != len(header):
                     yield Chunk(None, [RecordError(Location(source, line=1),
-                                                   "CSV header has no ts column")])
+                                                   "CSV header has no ts column or names a "
+                                                   "column twice")])
                     return
             table, errors = self._block(data, first_line, header, source)
             yield from _chunks(table, log.admit(block.errors + errors), batch_size)
@@ -234,8 +235,10 @@ class CsvReader:
                     numbers.append(first_line + i)
             if not good:
                 return None, errors
-            cols = _parse_csv(b"".join(good), header)
-            lines = np.array(numbers, dtype=np.int64)
+            cols, lines, more = _parse_good_lines(good, numbers, header, source)
+            errors += more
+            if cols is None:
+                return None, errors
         table, conv_errors = to_dns(cols, lines, source)
         return table, sorted(errors + conv_errors, key=lambda e: e.location.line or 0)
 
@@ -253,6 +256,30 @@ def _parse_csv(data: bytes, header: list[str]) -> dict[str, pa.Array]:
                                              column_types=dict.fromkeys(wanted, pa.string()),
                                              null_values=[], strings_can_be_null=False))
     return {c: convert.as_array(table.column(c)) for c in wanted}
+
+
+def _parse_good_lines(good: list[bytes], numbers: list[int], header: list[str], source: str
+                      ) -> tuple[dict[str, pa.Array] | None, np.ndarray, list[RecordError]]:
+    """Lines that Python's csv module accepted; should pyarrow still reject the lot, parse
+    them one by one so that only the line it rejects is lost."""
+    try:
+        return _parse_csv(b"".join(good), header), np.array(numbers, dtype=np.int64), []
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    parts: list[dict[str, pa.Array]] = []
+    kept: list[int] = []
+    errors: list[RecordError] = []
+    for line, number in zip(good, numbers, strict=True):
+        try:
+            parts.append(_parse_csv(line, header))
+            kept.append(number)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            errors.append(RecordError(Location(source, line=number),
+                                      f"bad CSV: {str(exc).splitlines()[0]}", sample(line)))
+    if not parts:
+        return None, np.zeros(0, dtype=np.int64), errors
+    cols = {c: pa.concat_arrays([p[c] for p in parts]) for c in parts[0]}
+    return cols, np.array(kept, dtype=np.int64), errors
 
 
 def _csv_line_problem(line: bytes, want: int) -> str | None:

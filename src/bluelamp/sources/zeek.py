@@ -75,7 +75,10 @@ class Header:
             return replace(self, empty=value)
         if key == "#fields":
             names = tuple(value.split(self.separator))
-            return replace(self, fields=names, fields_line=line_no, problem=_fields_problem(names))
+            problem = _fields_problem(names)
+            if len(self.separator) != 1 or self.separator in "\r\n":
+                problem = f"unsupported #separator {self.separator!r} (one character needed)"
+            return replace(self, fields=names, fields_line=line_no, problem=problem)
         return self
 
 
@@ -339,7 +342,12 @@ class _TsvState:
             good, lines, errors = self._line_by_line(data, first_line)
             if not good:
                 return None, errors
-            cols = _parse_tsv(b"".join(good), h)
+            try:
+                cols = _parse_tsv(b"".join(good), h)
+            except _FastPathFailed:  # not expected: the lines passed the checks above
+                return None, errors + [RecordError(
+                    Location(self.source, line=first_line),
+                    f"{nlines} lines skipped: the TSV parser rejected them")]
         conv = to_dns(cols, lines, self.source, h)
         self.masked_count += conv.masked_count
         if self.masked_first is None:
