@@ -224,3 +224,14 @@ def test_blank_lines_keep_line_numbers_and_set_escapes(tmp_path: Path) -> None:
     assert table.column("qname").to_pylist() == ["a.test", "b.test"]
     assert table.column("answers").to_pylist()[1] == ["x,y", "z"]
     assert [e.location.line for e in errors] == [12]
+
+
+def test_other_separator_and_unusable_separator(tmp_path: Path) -> None:
+    comma = "#separator ,\n#fields,ts,query\n1.5,a.test\n"
+    table, errors = read_all(comma.encode(), "zeek", tmp_path)
+    assert table.column("qname").to_pylist() == ["a.test"] and errors == []
+    double = "#separator \\x09\\x09\n#fields\t\tts\t\tquery\n1.5\t\ta.test\n"
+    table, errors = read_all(double.encode(), "zeek", tmp_path)
+    assert table.num_rows == 0
+    assert [e.location.line for e in errors] == [2, 3]
+    assert "unsupported #separator" in errors[0].message

@@ -345,7 +345,7 @@ class _TsvState:
             try:
                 cols = _parse_tsv(b"".join(good), h)
             except _FastPathFailed:  # not expected: the lines passed the checks above
-                return None, errors + [RecordError(
+                return None, [*errors, RecordError(
                     Location(self.source, line=first_line),
                     f"{nlines} lines skipped: the TSV parser rejected them")]
         conv = to_dns(cols, lines, self.source, h)
