@@ -81,3 +81,14 @@ def test_compact_merges_each_day_and_keeps_rows(tmp_path: Path) -> None:
             ] == [1, 1, 1]
     assert lake.read("dns").sort_by("ts").to_pylist() == before
     assert lake.compact("dns") == 0
+
+
+def test_rows_without_time_go_to_the_write_day(tmp_path: Path) -> None:
+    from bluelamp.schema import FINDING
+
+    lake = Lake(tmp_path)
+    (path,) = lake.write("finding", FINDING.from_rows([{
+        "id": "x", "detector": "d", "type": "t", "subject_kind": "ip", "subject": "192.0.2.1",
+        "first_seen": None}]))
+    assert path.parent.name == f"day={dt.datetime.now(dt.UTC).date().isoformat()}"
+    assert lake.query("SELECT count(*) AS n FROM finding").column("n").to_pylist() == [1]
