@@ -64,3 +64,9 @@ def test_sniff_own_sample_and_reject_others(name: str) -> None:
         for sample in samples:
             assert not registered[name].sniff(sample[:SNIFF_BYTES]), (
                 f"{name} claims the {other} sample")
+
+
+def test_every_reader_has_a_section_in_docs() -> None:
+    text = (Path(__file__).parent.parent.parent / "docs" / "formats.md").read_text()
+    for name in readers():
+        assert f"`--format {name}`" in text, f"docs/formats.md lacks a section for {name}"
