@@ -260,7 +260,23 @@ def parse_unique(values: pa.Array | pa.ChunkedArray | list[str | None]) -> Uniqu
         bad = (parsed.version == 0) & _mask(pc.not_equal(text, ""))
         invalid = int(np.count_nonzero(bad[codes[codes >= 0]]))
     parsed.invalid = invalid
+    # Distinct addresses in address order: every later np.searchsorted then walks its table
+    # in order, which is about three times faster than random probes into a large table.
+    order = _address_order(parsed)
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.arange(len(order))
+    parsed = ParsedIPs(parsed.version[order], parsed.v4[order], parsed.v6[order], invalid,
+                       parsed.invalid_samples)
+    codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1) if len(order) else codes
     return UniqueIPs(parsed, codes, invalid)
+
+
+def _address_order(parsed: ParsedIPs) -> np.ndarray:
+    idx4 = np.flatnonzero(parsed.version == 4)
+    idx6 = np.flatnonzero(parsed.version == 6)
+    rest = np.flatnonzero(parsed.version == 0)
+    return np.concatenate([idx4[np.argsort(parsed.v4[idx4], kind="stable")],
+                           idx6[np.argsort(parsed.v6[idx6], kind="stable")], rest])
 
 
 def canonical_text(values: pa.Array | pa.ChunkedArray | list[str | None]) -> pa.Array:
