@@ -124,3 +124,27 @@ def test_property_text_tabular(tmp_path: Path, items: list, fmt: str) -> None:
     got, errors = read_all(out.getvalue().encode(), tmp_path, f"dns.{fmt}", fmt)
     assert got.column("qname").to_pylist() == want
     assert [e.location.line for e in errors] == bad
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 2_000_000_000)),
+                          st.integers(-5, 70_000),
+                          st.from_regex(r"[A-Za-z0-9]{1,8}\.[a-z]{2,4}\.?", fullmatch=True)),
+                min_size=1, max_size=40))
+def test_property_parquet_bad_values_are_named_by_row(tmp_path: Path, rows: list) -> None:
+    """Parquet with loosely typed columns: rows whose ts is missing or whose port does not
+    fit are reported by row number (from 1); the others come out normalised."""
+    table = pa.table({
+        "ts": pa.array([None if t is None else t * 1_000_000 for t, _, _ in rows],
+                       pa.int64()).cast(pa.timestamp("us")),
+        "client_port": pa.array([p for _, p, _ in rows], pa.int64()),
+        "qname": pa.array([q for _, _, q in rows]),
+    })
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    got, errors = read_all(buf.getvalue(), tmp_path, "dns.parquet")
+    bad = [i for i, (t, p, _) in enumerate(rows, start=1) if t is None or not 0 <= p <= 65535]
+    assert sorted(e.location.line for e in errors) == bad
+    want = [q.lower().rstrip(".") for i, (_, _, q) in enumerate(rows, start=1) if i not in bad]
+    assert got.column("qname").to_pylist() == want
