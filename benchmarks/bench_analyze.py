@@ -112,13 +112,16 @@ def analyse(path: Path) -> dict[str, Any]:
     result = run_analysis([path], engine)
     cpu, wall = time.process_time() - began, time.perf_counter() - wall
     rows = result.metrics.rows
+    # peak of the analysis alone, read before DuckDB runs in this process
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     scan = duckdb_scan(path)
     return {
         "rows": rows, "findings": len(result.findings), "cpu_s": round(cpu, 3),
         "wall_s": round(wall, 3), "rows_per_cpu_s": round(rows / cpu),
         "duckdb_scan_cpu_s": round(scan, 3), "duckdb_rows_per_cpu_s": round(rows / scan),
         "ratio_to_duckdb": round(scan / cpu, 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "arrow_pool_mb": round(pa.total_allocated_bytes() / 2**20, 1),
         "detector_seconds": result.metrics.to_dict()["detector_seconds"],
     }
 
