@@ -168,6 +168,8 @@ def event_rows() -> list[dict[str, object]]:
          "source_region": "North West", "tlp": "clear"},
         {**base, "id": "e-other-domain", "classification_type": "phishing",
          "source_fqdn": "nothosting.example", "tlp": "clear"},
+        {**base, "id": "e-asn", "classification_type": "spam", "source_ip": "192.0.2.77",
+         "source_asn": 64999, "tlp": "green"},
     ]
 
 

@@ -152,6 +152,18 @@ def test_network_events_flow_only_after_admin_approval(
     assert "org.network_verified" in _actions(engine)
 
 
+def test_asn_events_flow_after_approval(client: TestClient,
+                                        accounts_by_role: dict[Role, Account]) -> None:
+    sub = _bearer(accounts_by_role[Role.subscriber])
+    admin = _bearer(accounts_by_role[Role.admin])
+    assert "e-asn" not in {e["id"] for e in client.get("/api/my/events", headers=sub).json()}
+    claim = client.post("/api/my/org/claims", json={"kind": "asn", "value": "AS64999"},
+                        headers=sub).json()["id"]
+    assert client.post(f"/api/admin/claims/asn/{claim}", headers=admin).status_code == 200
+    events = {e["id"]: e for e in client.get("/api/my/events", headers=sub).json()}
+    assert "e-asn" in events and events["e-asn"]["advice"]["title"] == "Your system sends spam"
+
+
 def test_rejected_claims_give_nothing(client: TestClient,
                                       accounts_by_role: dict[Role, Account]) -> None:
     sub = _bearer(accounts_by_role[Role.subscriber])

@@ -179,3 +179,10 @@ def test_admin_changes_a_role_and_deactivates_a_user(
     assert "user.role_changed" in actions and "user.deactivated" in actions
     audit_page = client.get("/admin/audit").text
     assert "Hash chain verified" in audit_page and "user.role_changed" in audit_page
+
+
+def test_every_event_type_our_findings_become_has_advice() -> None:
+    from bluelamp.events import FINDING_CLASSES
+
+    types = {t for _, _, _, t in FINDING_CLASSES} - {"undetermined"}
+    assert types - set(ADVICE) == set()

@@ -49,9 +49,22 @@ ADVICE: dict[str, Advice] = {
         "Update the software to a fixed version or restrict access to it by firewall.",
         "Check the service for signs that it was already exploited.",
     )),
-    "dns-tunnel": Advice("Data is being tunnelled through DNS", (
-        "Find the client making the lookups; tunnelling tools rarely run by accident.",
-        "Block the tunnel domain on your resolvers and look for data exfiltration.",
+    "brute-force": Advice("Your system tries passwords on other systems", (
+        "Find the process making the login attempts; it usually runs on a compromised host.",
+        "Stop it, check the host for compromise and change the credentials stored on it.",
+    )),
+    "system-compromise": Advice("Your system has been compromised", (
+        "Isolate the system and preserve its disk and logs before changing anything.",
+        "Rebuild it from known-good media, patch it and change every credential it held.",
+        "Report the incident to your national CERT.",
+    )),
+    "weak-crypto": Advice("A service uses weak or broken encryption", (
+        "Disable old protocol versions and weak ciphers (SSLv3, export ciphers).",
+        "Update the TLS library and the service to a supported version.",
+    )),
+    "dga-domain": Advice("A domain of yours looks machine-generated (malware rendezvous)", (
+        "Check who registered or delegated the name and whether you use it.",
+        "If it is not yours to use, have it suspended and sinkholed with your registrar.",
     )),
     "scanner": Advice("Your system scans other networks", (
         "Find the scanning process; it is usually a compromised host or misused tool.",
