@@ -131,7 +131,7 @@ def labels(name: str) -> list[str]:
 ArrayLike: TypeAlias = pa.Array | pa.ChunkedArray | Sequence[str | None]
 
 
-def _as_string_array(values: ArrayLike) -> pa.Array:
+def as_string_array(values: ArrayLike) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     elif not isinstance(values, pa.Array):
@@ -145,11 +145,11 @@ def _as_string_array(values: ArrayLike) -> pa.Array:
     return values
 
 
-def _map_unique(
+def map_unique(
     values: ArrayLike, func: Callable[[str], object], out_type: pa.DataType
 ) -> pa.Array:
     """Apply `func` (str -> value | None) to each distinct non-null value, then expand back."""
-    arr = _as_string_array(values)
+    arr = as_string_array(values)
     encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary.to_pylist()
     mapped = pa.array([func(v) for v in distinct], type=out_type)
@@ -158,7 +158,7 @@ def _map_unique(
 
 def registered_domains(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     """Vectorised `registered_domain`: string array, null where a name has none (or is null)."""
-    return _map_unique(arr, lambda v: registered_domain(v, private=private), pa.string())
+    return map_unique(arr, lambda v: registered_domain(v, private=private), pa.string())
 
 
 def _part(index: int, private: bool) -> Callable[[str], str | None]:
@@ -171,7 +171,7 @@ def _part(index: int, private: bool) -> Callable[[str], str | None]:
 
 def split_names(arr: ArrayLike, *, private: bool = True) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Vectorised `split_name`: (subdomain, label, suffix) string arrays, null where none."""
-    arr = _as_string_array(arr)
+    arr = as_string_array(arr)
     encoded = pc.dictionary_encode(arr)
     distinct = [_split(v, private) for v in encoded.dictionary.to_pylist()]
     columns = []
@@ -183,15 +183,15 @@ def split_names(arr: ArrayLike, *, private: bool = True) -> tuple[pa.Array, pa.A
 
 def registered_labels(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     """The registered label (``example`` of ``www.example.co.uk``) of each name, or null."""
-    return _map_unique(arr, _part(1, private), pa.string())
+    return map_unique(arr, _part(1, private), pa.string())
 
 
 def subdomains(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     """The part left of the registered domain ("" when none; null when no registered domain)."""
-    return _map_unique(arr, _part(0, private), pa.string())
+    return map_unique(arr, _part(0, private), pa.string())
 
 
 def is_ips(arr: ArrayLike) -> np.ndarray:
     """Vectorised `is_ip` as a bool numpy array (null → False)."""
-    mapped = _map_unique(arr, is_ip, pa.bool_())
+    mapped = map_unique(arr, is_ip, pa.bool_())
     return np.asarray(mapped.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)

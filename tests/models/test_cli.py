@@ -1,0 +1,80 @@
+"""score-domains, evaluate and train commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from bluelamp.cli import app
+from bluelamp.models.dga import DGAModel
+
+runner = CliRunner()
+
+
+def test_score_domains_order_and_format(tmp_path: Path) -> None:
+    names = ["google.com", "xjwqkzvplmrt.net", "", "google.com", "  wikipedia.org  # c",
+             "not a domain!!"]
+    path = tmp_path / "in.txt"
+    path.write_text("\n".join(names) + "\n")
+    result = runner.invoke(app, ["score-domains", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(names)
+    fields = [line.split("\t") for line in lines]
+    assert [f[0] for f in fields] == ["google.com", "xjwqkzvplmrt.net", "", "google.com",
+                                      "wikipedia.org", "not"]
+    assert fields[2] == ["", ""]
+    scores = [float(f[1]) for f in fields if f[1]]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    expected = DGAModel.load().score(["google.com", "xjwqkzvplmrt.net"])
+    assert abs(scores[0] - expected[0]) < 1e-6 and abs(scores[1] - expected[1]) < 1e-6
+    assert fields[0][1] == fields[3][1]
+
+
+def test_score_domains_stdin_json_and_bad_bytes() -> None:
+    data = b"example.com\n\xff\xfe.com\n\n"
+    result = runner.invoke(app, ["score-domains", "-", "--json"], input=data)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["domain"] for r in rows] == ["example.com", "\ufffd\ufffd.com", ""]
+    assert rows[2]["score"] is None and 0 <= rows[1]["score"] <= 1
+
+
+def test_score_domains_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["score-domains", str(tmp_path / "nope.txt")])
+    assert result.exit_code != 0
+
+
+def test_evaluate_domains(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.tsv"
+    path.write_text("# comment\n1\txjwqkzvplmrt.net\ndga\tqzkvbnwx7lpe.com\n0\tgoogle.com\n"
+                    "benign\twikipedia.org\nbroken line here\n\n")
+    result = runner.invoke(app, ["evaluate", "--domains", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    m = json.loads(result.stdout.strip().splitlines()[-1])
+    assert m["n_dga"] == 2 and m["n_benign"] == 2 and m["bad_lines"] == 1
+    assert m["auc"] == 1.0
+    assert "labelled.tsv:6" in result.stderr
+    text = runner.invoke(app, ["evaluate", "--domains", str(path)])
+    assert "AUC: 1.0000" in text.stdout and "TPR at FPR 0.001" in text.stdout
+
+
+def test_evaluate_traffic_not_available(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--traffic", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "not available yet" in str(result.exception)
+
+
+def test_train_cli_subsample(tmp_path: Path) -> None:
+    out = tmp_path / "w.npz"
+    result = runner.invoke(app, ["train", "dga", "--out", str(out), "--sample", "600",
+                                 "--seed", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["n_train"] == 600 and out.exists()
+    model = DGAModel.load(out)
+    assert model.meta["seed"] == 3
+    assert np.isfinite(model.score(["example.com"])).all()

@@ -1,0 +1,56 @@
+"""Training reproducibility and the evaluation metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bluelamp.models import train_dga as T
+from bluelamp.models.evaluate_dga import auc, family_folds, metrics, tpr_at_fpr
+
+
+def test_training_is_reproducible() -> None:
+    corpus = T.load_corpus()
+    a = T.fit(T.subsample(corpus, 800, seed=5), bits=12, seed=5)
+    b = T.fit(T.subsample(corpus, 800, seed=5), bits=12, seed=5)
+    np.testing.assert_array_equal(a.ngram_weights, b.ngram_weights)
+    np.testing.assert_array_equal(a.dense_weights, b.dense_weights)
+    assert a.bias == b.bias
+    c = T.fit(T.subsample(corpus, 800, seed=6), bits=12, seed=6)
+    assert not np.array_equal(a.ngram_weights, c.ngram_weights)
+
+
+def test_corpus_excludes_provider_hosted_names() -> None:
+    corpus = T.load_corpus()
+    assert "yi" not in set(corpus.labels[: int(corpus.y.sum())])  # kraken's *.yi.org
+    assert set(np.unique(corpus.y)) == {0, 1}
+    for cls in (0, 1):
+        assert corpus.weight[corpus.y == cls].sum() == pytest.approx(len(corpus) / 2)
+
+
+def test_auc_matches_sklearn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    s = np.round(rng.random(500) + y * 0.3, 2)  # rounding makes ties
+    assert auc(y, s) == pytest.approx(roc_auc_score(y, s))
+
+
+def test_tpr_at_fpr() -> None:
+    benign = np.arange(1000) / 1000.0  # 0.000 .. 0.999
+    dga = np.array([0.9975, 0.9985, 0.5, 0.99])
+    y = np.r_[np.zeros(1000), np.ones(4)]
+    s = np.r_[benign, dga]
+    # FPR 1e-3 allows one benign above the threshold: threshold 0.998
+    assert tpr_at_fpr(y, s, 1e-3) == 0.25
+    assert tpr_at_fpr(y, s, 1e-2) == 0.75
+    m = metrics(y, s)
+    assert m["n_dga"] == 4 and m["n_benign"] == 1000
+
+
+def test_family_folds_partition() -> None:
+    fams = ["a"] * 10 + ["b"] * 5 + ["c"] * 5 + ["d"] * 1 + ["e"] * 9
+    folds = family_folds(fams, 2, seed=0)
+    assert sorted(f for fold in folds for f in fold) == ["a", "b", "c", "d", "e"]
+    assert family_folds(fams, 2, seed=0) == folds
