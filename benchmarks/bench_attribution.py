@@ -23,8 +23,10 @@ import argparse
 import bisect
 import ipaddress
 import json
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -33,7 +35,7 @@ import pyarrow as pa
 
 from bluelamp.attribute import Attributor, Organisation, OrgDirectory
 from bluelamp.attribute.addresses import parse_ips, parse_unique
-from bluelamp.attribute.loaders import ATTRS, PrefixData
+from bluelamp.attribute.loaders import ATTRS, PrefixData, load_pfx2as
 from bluelamp.attribute.prefixes import Prefixes, PrefixTable
 
 
@@ -93,6 +95,21 @@ def make_ips(rows: int, hosts: int, rng: np.random.Generator,
     if rows == hosts:  # the all-distinct case
         pick = rng.permutation(hosts)
     return pa.array(texts, type=pa.string()).take(pa.array(pick))
+
+
+def loader_rate(routing: PrefixData, lines: int) -> tuple[float, float]:
+    """Write the IPv4 part of `routing` as a pfx2as file; (load CPU s, table build CPU s)."""
+    p = routing.prefixes
+    n = min(lines, len(p.v4_net))
+    nets = [str(ipaddress.IPv4Address(int(v))) for v in p.v4_net[:n]]
+    asns = routing.attrs.column("asn").to_pylist()[:n]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "routeviews.pfx2as"
+        path.write_text("".join(f"{a}\t{ln}\t{s}\n" for a, ln, s in
+                                zip(nets, p.v4_len[:n].tolist(), asns, strict=True)))
+        load_s, data = cpu(lambda: load_pfx2as(path), repeat=1)
+    build_s, _ = cpu(lambda: PrefixTable(data.prefixes), repeat=1)
+    return load_s, build_s
 
 
 def cpu(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -183,11 +200,14 @@ def main() -> None:
     sample = ips.slice(0, args.sample).to_pylist()
     py_s = python_baseline(table, sample)
     duck_s, duck_rows = duckdb_baseline(table, ips)
+    load_s, load_build_s = loader_rate(routing, args.prefixes)
 
     result = {
         "rows": args.rows, "distinct_hosts": args.hosts, "prefixes": args.prefixes,
         "intervals_v4": len(table.v4.starts), "intervals_v6": len(table.v6.starts),
         "build_cpu_s": round(build_s, 3),
+        "pfx2as_lines_loaded_per_cpu_s": round(min(args.prefixes, len(routing.prefixes.v4_net))
+                                               / load_s),
         "lpm_lookups_per_cpu_s": round(args.rows / lpm_s),
         "attribute_lookups_per_cpu_s": round(args.rows / attr_s),
         "lpm_all_distinct_per_cpu_s": round(args.hosts / lpm_distinct_s),
@@ -206,6 +226,8 @@ def main() -> None:
         return
     print(f"routing table: {args.prefixes:,} prefixes → {result['intervals_v4']:,} IPv4 + "
           f"{result['intervals_v6']:,} IPv6 intervals, built in {build_s:.2f} CPU s")
+    print(f"pfx2as loader: {result['pfx2as_lines_loaded_per_cpu_s']:,} lines/s per core "
+          f"(IPv4 part of the table written as a file; table build {load_build_s:.2f} CPU s)")
     print(f"events: {args.rows:,} addresses, {args.hosts:,} distinct hosts "
           f"({v4_rows:,} IPv4 incl. mapped)")
     print(f"parse + LPM          {result['lpm_lookups_per_cpu_s']:>12,} lookups/s per core")
