@@ -136,3 +136,9 @@ def test_settings_window_applies_only_when_changed(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("BLUELAMP_ENGINE__WINDOW_SECONDS", "600")
     (chosen,) = default_detectors(load_settings())
     assert chosen.window == dt.timedelta(minutes=10)
+
+
+def test_sensor_is_carried_to_the_finding(listfile: Path) -> None:
+    table = dns([{"ts": at(1), "client": "a", "qname": "x.evil.com", "sensor": "res-9"}])
+    (f,) = run(table, indicator_match([listfile]))  # type: ignore[arg-type]
+    assert f.sensor == "res-9"

@@ -98,3 +98,12 @@ def test_engine_reports_dropped_keys() -> None:
 def test_window_option() -> None:
     det = NxdomainBurst(window=dt.timedelta(minutes=5))
     assert det.window == dt.timedelta(minutes=5)
+
+
+def test_sensor_is_carried_to_the_finding() -> None:
+    rows = [{"ts": at(0, i), "client": "a", "qname": "x", "rcode": 3, "sensor": "res-2"}
+            for i in range(30)]
+    rows += [{"ts": at(1), "client": f"b{i}", "qname": "ok", "rcode": 0, "sensor": "res-1"}
+             for i in range(5)]
+    (f,) = run(dns(rows), NxdomainBurst(min_count=20))
+    assert (f.subject, f.sensor) == ("a", "res-2")

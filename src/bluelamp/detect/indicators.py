@@ -137,7 +137,7 @@ class IndicatorMatch:
     name: str = "indicator-match"
     finding_type: str = "indicator-match"
     key: str = "client"
-    columns: tuple[str, ...] = ("ts", "client", "qname", "answers")
+    columns: tuple[str, ...] = ("ts", "client", "qname", "answers", "sensor")
     score: float = 0.9
 
     def __post_init__(self) -> None:
@@ -150,7 +150,8 @@ class IndicatorMatch:
 
     def init_state(self, ctx: WindowContext) -> KeyedAggregate:
         return KeyedAggregate(keys=("client", "indicator", "via"), sums=("count",),
-                              mins=("first", "sample"), maxs=("last",), rank="count")
+                              mins=("first", "sample", "sensor"), maxs=("last",),
+                              rank="count")
 
     def update(self, state: KeyedAggregate, batch: pa.RecordBatch,
                ctx: WindowContext) -> KeyedAggregate:
@@ -236,7 +237,8 @@ class IndicatorMatch:
                        subject=client, score=self.score, first_seen=first,
                        last_seen=last, count=count,
                        evidence={"indicators": hits[:20], "indicators_total": len(hits)},
-                       explanation=explanation)
+                       explanation=explanation,
+                       sensor=min((r["sensor"] for r in rows if r["sensor"]), default=None))
 
     def _list_of(self, indicator: str) -> str | None:
         return (self.indicators.domains.get(indicator)
@@ -273,7 +275,7 @@ def _hits(rows: pa.RecordBatch, indicator: pa.Array, via: str,
         "indicator": indicator,
         "via": pa.array([via] * rows.num_rows, pa.string()),
         "count": pa.array(np.ones(rows.num_rows, dtype=np.int64)),
-        "first": ts, "sample": observed, "last": ts,
+        "first": ts, "sample": observed, "last": ts, "sensor": rows.column("sensor"),
     })
 
 

@@ -35,11 +35,12 @@ class NxdomainBurst:
     name: str = "nxdomain-burst"
     finding_type: str = "nxdomain-burst"
     key: str = "client"
-    columns: tuple[str, ...] = ("ts", "client", "qname", "rcode")
+    columns: tuple[str, ...] = ("ts", "client", "qname", "rcode", "sensor")
 
     def init_state(self, ctx: WindowContext) -> KeyedAggregate:
         return KeyedAggregate(keys=("client",), sums=("queries", "nx"),
-                              mins=("first_nx", "sample_a"), maxs=("last_nx", "sample_b"),
+                              mins=("first_nx", "sample_a", "sensor"),
+                              maxs=("last_nx", "sample_b"),
                               rank="nx")
 
     def update(self, state: KeyedAggregate, batch: pa.RecordBatch,
@@ -54,6 +55,7 @@ class NxdomainBurst:
             "nx": pc.cast(is_nx, pa.int64()),
             "first_nx": nx_ts, "sample_a": nx_name,
             "last_nx": nx_ts, "sample_b": nx_name,
+            "sensor": batch.column("sensor"),
         }).filter(pc.is_valid(client))
         state.add_rows(part, ctx)
         return state
@@ -96,6 +98,7 @@ class NxdomainBurst:
             subject=str(row["client"]), score=round(1.0 - 0.5 * threshold / nx, 4),
             first_seen=row["first_nx"], last_seen=row["last_nx"],  # type: ignore[arg-type]
             count=nx, evidence=evidence, explanation=explanation,
+            sensor=row["sensor"],  # type: ignore[arg-type]
         )
 
 
