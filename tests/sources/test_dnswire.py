@@ -203,3 +203,14 @@ def test_escapes_and_case() -> None:
 def test_empty_input() -> None:
     dec = decode_messages(b"", np.zeros(0, np.int64), np.zeros(0, np.int64))
     assert len(dec.qname) == 0 and dec.errors == []
+
+
+def test_names_that_start_with_a_pointer() -> None:
+    """A target compressed to a pointer at its first byte (then labels after the jump)."""
+    q = dns.message.make_query("www.example.com", "A")
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text("www.example.com.", 5, "IN", "CNAME", "example.com."))
+    r.answer.append(dns.rrset.from_text("example.com.", 5, "IN", "CNAME", "www.example.com."))
+    r.answer.append(dns.rrset.from_text("www.example.com.", 5, "IN", "MX", "0 ."))
+    dec = _decode([r.to_wire()])
+    assert dec.answers[0].as_py() == ["example.com", "www.example.com", "."]

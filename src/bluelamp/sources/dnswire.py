@@ -14,6 +14,7 @@ records (A/AAAA addresses, CNAME/DNAME/NS/PTR/MX targets, TXT text) and their sm
 
 from __future__ import annotations
 
+import itertools
 import socket
 from dataclasses import dataclass, field
 
@@ -82,9 +83,12 @@ class _Walk:
 
     after: np.ndarray
     ok: np.ndarray
+    #: label segments, step by step (a name contributes at most one label per step)
     owner: np.ndarray
     start: np.ndarray
     length: np.ndarray
+    #: where each step begins in owner/start/length
+    step_starts: tuple[int, ...] = ()
 
 
 def walk_names(buf: WireBuffer, base: np.ndarray, limit: np.ndarray, pos: np.ndarray,
@@ -141,7 +145,8 @@ def walk_names(buf: WireBuffer, base: np.ndarray, limit: np.ndarray, pos: np.nda
         length = np.concatenate([s[2] for s in segs])
     else:
         owner = start = length = np.zeros(0, I64)
-    return _Walk(after, ok, owner, start, length)
+    steps = tuple(np.cumsum([0] + [s[0].size for s in segs])[:-1].tolist())
+    return _Walk(after, ok, owner, start, length, steps)
 
 
 # bytes that may appear verbatim in a label; everything else takes the slow path
@@ -168,47 +173,47 @@ def escape_label(label: bytes) -> str:
 
 def names_to_text(buf: WireBuffer, n: int, walk: _Walk) -> pa.Array:
     """Assemble the collected labels of `n` names into a string array (lower-case, no
-    trailing dot, root as "."); names that failed are null."""
-    order = np.argsort(walk.owner, kind="stable")
-    owner, start, length = walk.owner[order], walk.start[order], walk.length[order]
-    first = np.ones(owner.size, bool)
-    first[1:] = owner[1:] != owner[:-1]
-    sep = (~first).astype(I64)
-    out_len = length + sep
-    out_start = np.cumsum(out_len) - out_len
-    out = np.empty(int(out_len.sum()), np.uint8)
-    out[out_start[sep == 1]] = ord(".")
-    lab_cum = np.cumsum(length) - length
-    total = int(length.sum())
-    ramp = np.arange(total, dtype=I64)
-    raw = buf.a[np.repeat(start - lab_cum, length) + ramp]
-    out[np.repeat(out_start + sep - lab_cum, length) + ramp] = _LOWER[raw]
-    chars = np.bincount(owner, weights=out_len, minlength=n).astype(I64)
-    root = walk.ok & (np.bincount(owner, minlength=n) == 0)
+    trailing dot, root as "."); names that failed are null.
+
+    Each step of the walk holds at most one label per name, so output positions come from
+    a running length per name, step after step, without sorting the labels by name."""
+    owner, start, length = walk.owner, walk.start, walk.length
+    bounds = [*walk.step_starts, owner.size]
+    label_chars = np.zeros(n, I64)
+    labels = np.zeros(n, I64)
+    for a, b in itertools.pairwise(bounds):
+        label_chars[owner[a:b]] += length[a:b]
+        labels[owner[a:b]] += 1
+    chars = label_chars + np.maximum(labels - 1, 0)
+    root = walk.ok & (labels == 0)
     chars[root] = 1  # the root name is written "."
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(chars, out=offsets[1:])
-    data = _insert_roots(out, offsets, root)
+    out = np.empty(int(offsets[-1]), np.uint8)
+    out[offsets[:-1][root]] = ord(".")
+    written = offsets[:-1].astype(I64)  # next free position per name
+    begun = np.zeros(n, bool)  # a name's first label may come at any step (pointers)
+    dst = np.empty(owner.size, I64)
+    for a, b in itertools.pairwise(bounds):
+        o = owner[a:b]
+        sep = o[begun[o]]  # a separator before every label but a name's first
+        out[written[sep]] = ord(".")
+        written[sep] += 1
+        begun[o] = True
+        dst[a:b] = written[o]
+        written[o] += length[a:b]
+    lab_cum = np.cumsum(length) - length
+    ramp = np.arange(int(length.sum()), dtype=I64)
+    raw = buf.a[np.repeat(start - lab_cum, length) + ramp]
+    out[np.repeat(dst - lab_cum, length) + ramp] = _LOWER[raw]
     valid = np.packbits(walk.ok, bitorder="little")
     arr = pa.Array.from_buffers(pa.string(), n, [pa.py_buffer(valid), pa.py_buffer(offsets),
-                                                 pa.py_buffer(data)])
+                                                 pa.py_buffer(out)])
     unsafe = ~_PLAIN[raw]
     if unsafe.any():
         arr = _escape_slow(buf, arr, owner, start, length, np.repeat(
             np.arange(owner.size), length)[unsafe], walk.ok)
     return arr
-
-
-def _insert_roots(out: np.ndarray, offsets: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """Labels were written without room for root names' "."; make that room."""
-    if not root.any():
-        return out
-    data = np.empty(int(offsets[-1]), np.uint8)
-    is_root_byte = np.zeros(data.size, bool)
-    is_root_byte[offsets[:-1][root]] = True
-    data[is_root_byte] = ord(".")
-    data[~is_root_byte] = out
-    return data
 
 
 def _escape_slow(buf: WireBuffer, arr: pa.Array, owner: np.ndarray, start: np.ndarray,
