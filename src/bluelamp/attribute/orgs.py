@@ -95,7 +95,7 @@ class OrgDirectory:
             for asn in org.asns:
                 self.by_asn.setdefault(asn, i)
             for dom in org.domains:
-                self.by_domain.setdefault(dom, i)
+                self.by_domain.setdefault(normalise_domain(dom), i)
         self._asn_map = IntMap(self.by_asn)
 
     def __len__(self) -> int:
