@@ -201,3 +201,14 @@ def test_chunked_body_is_capped_too(client: TestClient,
                     headers={"authorization": f"Bearer {token}",
                              "content-type": "application/json"})
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("target, expected", [("/findings?x=1", "/findings?x=1"),
+                                              ("//evil.example/", "/"),
+                                              ("/\\evil.example", "/"),
+                                              ("https://evil.example", "/"),
+                                              ("/\nSet-Cookie:x", "/")])
+def test_no_open_redirect_after_sign_in(target: str, expected: str) -> None:
+    from bluelamp.web.routers.auth import _safe_next
+
+    assert _safe_next(target) == expected

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bluelamp.store.models.accounts import ApiToken, Role, User, WebSession
@@ -133,6 +133,9 @@ def csrf_token_for(request: Request, principal: Principal) -> str:
 def open_session(db: Session, user: User, hours: int) -> tuple[str, WebSession]:
     """A new session for `user` (TOTP still to do for privileged roles); returns the cookie
     value, which is stored only as a digest."""
+    # Sign-in is a good moment to forget this user's expired sessions.
+    db.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                        WebSession.expires_at < _now()))
     raw = security.new_token()
     row = WebSession(id_hash=security.digest(raw), user_id=user.id,
                      csrf_token=security.new_token(), mfa_ok=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +24,9 @@ Db = Annotated[Session, Depends(get_db)]
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect a user to another site after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    # "//host" and "/\\host" are both read by browsers as another site
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) \
+            and all(c.isprintable() for c in target):
         return target
     return "/"
 
@@ -61,7 +64,7 @@ def login(request: Request, db: Db, email: Annotated[str, Form(max_length=254)],
     raw, session = open_session(db, user, app.state.settings.web.session_hours)
     if user.needs_totp:
         audit.record(db, user.email, "login.password_ok", user.email, {"ip": _client(request)})
-        target = f"/login/totp?next={_safe_next(next)}"
+        target = f"/login/totp?next={quote(_safe_next(next), safe='/')}"
     else:
         session.mfa_ok = True
         audit.record(db, user.email, "login.ok", user.email, {"ip": _client(request)})
