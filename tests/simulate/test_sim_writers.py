@@ -223,3 +223,20 @@ def test_checksum_helper_agrees_with_a_plain_one() -> None:
         while total >> 16:
             total = (total & 0xFFFF) + (total >> 16)
         assert _checksum(data) == ~total & 0xFFFF
+
+
+def test_fast_packet_framing_equals_the_obvious_one() -> None:
+    from bluelamp.simulate.wireformats import _Framer, _packet, word_sum
+
+    framer = _Framer()
+    cases = [(bytes([10, 20, 1, 2]), bytes([10, 20, 255, 53]), 51234, 53),
+             (bytes([10, 20, 255, 53]), bytes([10, 20, 1, 2]), 53, 51234),
+             (bytes(range(16)), bytes(range(16, 32)), 60000, 53),
+             (bytes(range(16, 32)), bytes(range(16)), 53, 60000)]
+    for body in (b"", b"\x01", b"\x01\x00\x00\x01" * 7 + b"\xff", bytes(range(200))):
+        for txid in (0, 1, 0xFFFF, 0x1234):
+            message = struct.pack("!H", txid) + body
+            for src, dst, sport, dport in cases:
+                fast = framer.packet(src, dst, sport, dport, message, txid, word_sum(body),
+                                     70000 + txid)
+                assert fast == _packet(src, dst, sport, dport, message, 70000 + txid)

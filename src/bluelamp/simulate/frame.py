@@ -18,7 +18,7 @@ from bluelamp.schema import DNS
 from bluelamp.simulate import dnsenc
 from bluelamp.simulate.world import World
 
-_SIZE_CACHE_LIMIT = 2_000_000
+_SIZE_CACHE_LIMIT = 400_000
 #: (qname, qtype, rcode) -> (answers, ttl, response size), kept across slices
 Cache = dict[tuple[str, int, int], tuple[tuple[str, ...], int | None, int]]
 
