@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bluelamp.attribute.addresses import V6_DTYPE, parse_ips
+from bluelamp.attribute.addresses import V6_DTYPE, ParsedIPs, parse_ips
 from bluelamp.attribute.prefixes import Prefixes
 from bluelamp.attribute.ranges import split_int_range, split_v4
 from bluelamp.attribute.textfile import (
@@ -353,10 +353,7 @@ def matches_arr(arr: pa.Array | pa.ChunkedArray, pattern: str) -> pa.Array:
     return pc.fill_null(pc.match_substring_regex(arr, pattern), False)
 
 
-def _prefixes(parsed: object, lens: np.ndarray, ok: np.ndarray) -> Prefixes:
-    from bluelamp.attribute.addresses import ParsedIPs
-
-    assert isinstance(parsed, ParsedIPs)
+def _prefixes(parsed: ParsedIPs, lens: np.ndarray, ok: np.ndarray) -> Prefixes:
     rows = np.full(len(ok), -1, dtype=np.int64)
     rows[ok] = np.arange(int(ok.sum()))
     return Prefixes.from_parsed(parsed, lens, rows, ok)

@@ -28,6 +28,7 @@ from bluelamp.attribute.addresses import (
     halves_to_v6,
     low_mask,
     parse_ips,
+    v6_to_halves,
     v6_to_text,
 )
 from bluelamp.attribute.intmap import take_or_null
@@ -193,8 +194,6 @@ def _flatten_v4(net: np.ndarray, length: np.ndarray, row: np.ndarray) -> Interva
 
 
 def _flatten_v6(net: np.ndarray, length: np.ndarray, row: np.ndarray) -> Intervals:
-    from bluelamp.attribute.addresses import v6_to_halves
-
     hi, lo = v6_to_halves(net)
     bits = length.astype(np.int64)
     hi_host = low_mask(np.clip(64 - bits, 0, 64))
