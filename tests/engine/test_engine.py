@@ -187,3 +187,29 @@ def test_foreign_tables_are_conformed_and_untimed_rows_counted() -> None:
     assert counts(engine.flush()) == [(at(0), 2)]
     assert (engine.metrics.rows, engine.metrics.errors) == (2, 1)
     assert det.seen_columns == {("ts", "client")}
+
+
+class FailingDetector(CountingDetector):
+    """Fails on rows of client "boom"."""
+
+    def update(self, state: int, batch: pa.RecordBatch, ctx: object) -> int:  # type: ignore[override]
+        if "boom" in batch.column("client").to_pylist():
+            raise RuntimeError("cannot cope")
+        return state + batch.num_rows
+
+
+def test_failing_detector_raises_by_default() -> None:
+    engine = Engine([FailingDetector("bad")])
+    with pytest.raises(RuntimeError):
+        engine.process(dns([{"ts": at(1), "client": "boom"}]))
+
+
+def test_isolated_failure_spares_other_detectors_and_windows() -> None:
+    engine = Engine([FailingDetector("bad"), CountingDetector("good")], isolate_errors=True,
+                    grace=dt.timedelta(0))
+    found = engine.process(dns([{"ts": at(1), "client": "boom"}, {"ts": at(2), "client": "x"}]))
+    found += engine.process(dns([{"ts": at(61), "client": "x"}])) + engine.flush()
+    assert sorted((f.detector, f.first_seen, f.count) for f in found) == [
+        ("bad", at(60), 1), ("good", at(0), 2), ("good", at(60), 1)]
+    assert engine.metrics.detector_errors == {"bad": 1}
+    assert "cannot cope" in engine.metrics.to_dict()["last_detector_error"]["bad"]

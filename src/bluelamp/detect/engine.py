@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
+import logging
 import pkgutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +38,18 @@ __all__ = ["Engine", "EngineMetrics", "default_detectors", "detector_factories",
            "settings_window"]
 
 US = 1_000_000
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class _Broken:
+    """The state of a detector that failed in a window (with isolate_errors)."""
+
+    def __repr__(self) -> str:
+        return "BROKEN"
+
+
+BROKEN: Any = _Broken()
 #: observation rows buffered before one Parquet file is written to the lake
 OBSERVATION_FLUSH_ROWS = 500_000
 #: modules of this package that are engine machinery, not detectors
@@ -89,6 +103,7 @@ class Engine:
         checkpoint: Path | None = None,
         grace: dt.timedelta = dt.timedelta(seconds=30),
         max_open_windows: int = 48,
+        isolate_errors: bool = False,
     ) -> None:
         names = [d.name for d in detectors]
         if len(set(names)) != len(names):
@@ -101,6 +116,8 @@ class Engine:
         # rows may arrive this much out of order before their window is closed
         self.grace_us = to_us(grace)
         self.max_open_windows = max_open_windows
+        # live input: one failing detector must not stop the others (see _guarded)
+        self.isolate_errors = isolate_errors
         self.metrics = EngineMetrics()
         self._groups = self._make_groups(self.detectors)
         self._watermark = -(2**62)
@@ -251,11 +268,15 @@ class Engine:
             self.metrics.late_rows += rows.num_rows
             return
         for i, det in enumerate(group.detectors):
-            began = time.perf_counter()
+            if window.states[i] is BROKEN:
+                continue
             projected = rows.select(list(det.columns))
             for batch in projected.to_batches():
-                window.states[i] = det.update(window.states[i], batch, window.contexts[i])
-            self.metrics.add_time(det.name, time.perf_counter() - began)
+                window.states[i] = self._guarded(
+                    det, partial(det.update, window.states[i], batch, window.contexts[i]),
+                    BROKEN)
+                if window.states[i] is BROKEN:
+                    break
 
     def _open(self, group: _Group, index: int) -> _Window | None:
         start = index * group.length_us
@@ -273,12 +294,26 @@ class Engine:
                     for _ in group.detectors]
         states = []
         for det, ctx in zip(group.detectors, contexts, strict=True):
-            began = time.perf_counter()
-            states.append(det.init_state(ctx))
-            self.metrics.add_time(det.name, time.perf_counter() - began)
+            states.append(self._guarded(det, partial(det.init_state, ctx), BROKEN))
         window = _Window(start, end, contexts, states)
         group.open[index] = window
         return window
+
+    def _guarded(self, det: Detector[Any], call: Callable[[], T], fallback: T) -> T:
+        """Run one detector call, timing it. With `isolate_errors`, an exception is
+        counted and logged and `fallback` returned (the detector sits out the rest of that
+        window) instead of stopping every other detector too."""
+        began = time.perf_counter()
+        try:
+            return call()
+        except Exception as exc:
+            if not self.isolate_errors:
+                raise
+            self.metrics.add_detector_error(det.name, exc)
+            log.exception("detector %s failed; it skips the rest of this window", det.name)
+            return fallback
+        finally:
+            self.metrics.add_time(det.name, time.perf_counter() - began)
 
     def _close_until(self, limit_us: int) -> list[Finding]:
         found, self._pending_early = self._pending_early, []
@@ -294,9 +329,8 @@ class Engine:
         found: list[Finding] = []
         for det, ctx, state in zip(group.detectors, window.contexts, window.states,
                                    strict=True):
-            began = time.perf_counter()
-            found.extend(det.emit(state, ctx))
-            self.metrics.add_time(det.name, time.perf_counter() - began)
+            if state is not BROKEN:
+                found.extend(self._guarded(det, partial(det.emit, state, ctx), []))
             if ctx.dropped:
                 self.metrics.add_dropped(det.name, ctx.dropped)
         group.closed_until = max(group.closed_until, window.end_us)
@@ -321,6 +355,8 @@ class Engine:
 def _dump_state(det: Detector[Any], state: Any, ctx: WindowContext) -> pa.Table | None:
     """A detector's window state as an Arrow table: its own `dump_state`, else a
     KeyedAggregate's merged table; None if it cannot be saved."""
+    if state is BROKEN:
+        return None
     dump = getattr(det, "dump_state", None)
     if dump is not None:
         table: pa.Table = dump(state, ctx)

@@ -27,6 +27,9 @@ class EngineMetrics:
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     #: detector name -> wall-clock seconds spent in init_state, update and emit
     detector_seconds: dict[str, float] = field(default_factory=dict)
+    #: detector name -> exceptions caught (Engine(isolate_errors=True)), and the last one
+    detector_errors: dict[str, int] = field(default_factory=dict)
+    last_detector_error: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -52,6 +55,10 @@ class EngineMetrics:
     def add_time(self, detector: str, seconds: float) -> None:
         self.detector_seconds[detector] = self.detector_seconds.get(detector, 0.0) + seconds
 
+    def add_detector_error(self, detector: str, exc: BaseException) -> None:
+        self.detector_errors[detector] = self.detector_errors.get(detector, 0) + 1
+        self.last_detector_error[detector] = f"{type(exc).__name__}: {exc}"[:500]
+
     @property
     def dropped_total(self) -> int:
         return sum(n for reasons in self.dropped.values() for n in reasons.values())
@@ -71,6 +78,8 @@ class EngineMetrics:
             "lag_seconds": lag.total_seconds() if lag is not None else None,
             "dropped": {k: dict(v) for k, v in self.dropped.items()},
             "detector_seconds": {k: round(v, 4) for k, v in self.detector_seconds.items()},
+            "detector_errors": dict(self.detector_errors),
+            "last_detector_error": dict(self.last_detector_error),
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -80,5 +89,7 @@ class EngineMetrics:
             setattr(self, name, int(data.get(name, 0)))
         newest = data.get("newest_ts")
         self.newest_ts = dt.datetime.fromisoformat(newest) if newest else None
+        for det, n in (data.get("detector_errors") or {}).items():
+            self.detector_errors[det] = int(n)
         for det, reasons in (data.get("dropped") or {}).items():
             self.add_dropped(det, {k: int(v) for k, v in reasons.items()})
