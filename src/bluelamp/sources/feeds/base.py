@@ -219,8 +219,10 @@ def read_csv(stream: BinaryIO, source: str, layout: CsvLayout, *,
 
     reader = pcsv.open_csv(
         body,
+        # small blocks keep the reader's memory low (it grows with the block size); the
+        # batches are gathered below into tables of about `batch_size` rows
         read_options=pcsv.ReadOptions(column_names=names, use_threads=False,
-                                      block_size=max(1 << 20, batch_size * 200)),
+                                      block_size=1 << 20),
         parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
                                         invalid_row_handler=on_invalid),
         # empty fields are null (and only they: "NULL" or "NA" stay text)
@@ -229,16 +231,32 @@ def read_csv(stream: BinaryIO, source: str, layout: CsvLayout, *,
     )
     next_line = skipped + 1
     reported = 0
-    for batch in reader:
-        lines, next_line = _lines(batch.num_rows, next_line, invalid)
+    for batches in _gather(reader, batch_size):
+        table = pa.Table.from_batches(batches)
+        lines, next_line = _lines(table.num_rows, next_line, invalid)
         errors = [RecordError(Location(source, line=ln), f"expected {len(names)} fields",
                               sample=text) for ln, text in invalid[reported:]]
         reported = len(invalid)
-        yield pa.Table.from_batches([batch]), lines, errors
+        yield table, lines, errors
     if len(invalid) > reported:
         yield (pa.table({n: pa.array([], pa.string()) for n in names}), pa.array([], pa.int64()),
                [RecordError(Location(source, line=ln), f"expected {len(names)} fields",
                             sample=text) for ln, text in invalid[reported:]])
+
+
+def _gather(reader: Iterable[pa.RecordBatch], rows: int) -> Iterator[list[pa.RecordBatch]]:
+    """Group consecutive record batches into lists of at least `rows` rows (the last may
+    have fewer)."""
+    group: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        group.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
 
 
 def _lines(n: int, start: int, invalid: list[tuple[int, str]]) -> tuple[pa.Array, int]:
