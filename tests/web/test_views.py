@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from bluelamp.settings import Settings
 from bluelamp.store.db import session_factory
 from bluelamp.store.models import AuditEntry, Role
 from bluelamp.web import charts
@@ -186,3 +189,22 @@ def test_every_event_type_our_findings_become_has_advice() -> None:
 
     types = {t for _, _, _, t in FINDING_CLASSES} - {"undetermined"}
     assert types - set(ADVICE) == set()
+
+
+def test_a_fresh_install_with_an_empty_lake(make_settings: Callable[..., Settings],
+                                            tmp_path: Path,
+                                            accounts_by_role: dict[Role, Account]) -> None:
+    """`bluelamp serve` before any analysis: pages work and say there is nothing yet."""
+    from bluelamp.web.app import create_app
+
+    settings = make_settings()
+    settings.lake.path = tmp_path / "empty-lake"
+    h = {"authorization": f"Bearer {accounts_by_role[Role.admin].token}"}
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/findings", headers=h).json() == []
+        assert c.get("/api/hunt", params={"domain": "x.example"}, headers=h).json() == []
+        sub = {"authorization": f"Bearer {accounts_by_role[Role.subscriber].token}"}
+        assert c.get("/api/my/events", headers=sub).json() == []
+        sign_in(c, accounts_by_role[Role.analyst])
+        page = c.get("/dashboard").text
+        assert page.count("<svg") == 6 and "no data" in page
