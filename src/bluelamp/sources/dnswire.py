@@ -83,6 +83,9 @@ class _Walk:
 
     after: np.ndarray
     ok: np.ndarray
+    #: where each name starts, and whether it followed a compression pointer
+    origin: np.ndarray
+    jumped: np.ndarray
     #: label segments, step by step (a name contributes at most one label per step)
     owner: np.ndarray
     start: np.ndarray
@@ -146,13 +149,15 @@ def walk_names(buf: WireBuffer, base: np.ndarray, limit: np.ndarray, pos: np.nda
     else:
         owner = start = length = np.zeros(0, I64)
     steps = tuple(np.cumsum([0] + [s[0].size for s in segs])[:-1].tolist())
-    return _Walk(after, ok, owner, start, length, steps)
+    return _Walk(after, ok, pos, lowest < pos, owner, start, length, steps)
 
 
 # bytes that may appear verbatim in a label; everything else takes the slow path
 _PLAIN = np.zeros(256, bool)
 _PLAIN[0x21:0x7F] = True
 _PLAIN[[ord("."), ord("\\")]] = False
+_PLAIN_OR_DOT = _PLAIN.copy()
+_PLAIN_OR_DOT[ord(".")] = True
 _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[ord("A"):ord("Z") + 1] += 32
 
@@ -191,6 +196,11 @@ def names_to_text(buf: WireBuffer, n: int, walk: _Walk) -> pa.Array:
     np.cumsum(chars, out=offsets[1:])
     out = np.empty(int(offsets[-1]), np.uint8)
     out[offsets[:-1][root]] = ord(".")
+    # names without pointers (nearly all question names) are one run of wire bytes: copy
+    # it whole; the length bytes inside become dots below
+    run = walk.ok & ~walk.jumped & (labels > 0)
+    _copy_runs(buf, out, walk.origin[run] + 1, offsets[:-1][run], chars[run])
+    per_label = ~run[owner]
     written = offsets[:-1].astype(I64)  # next free position per name
     begun = np.zeros(n, bool)  # a name's first label may come at any step (pointers)
     dst = np.empty(owner.size, I64)
@@ -202,25 +212,51 @@ def names_to_text(buf: WireBuffer, n: int, walk: _Walk) -> pa.Array:
         begun[o] = True
         dst[a:b] = written[o]
         written[o] += length[a:b]
-    lab_cum = np.cumsum(length) - length
-    ramp = np.arange(int(length.sum()), dtype=I64)
-    raw = buf.a[np.repeat(start - lab_cum, length) + ramp]
-    out[np.repeat(dst - lab_cum, length) + ramp] = _LOWER[raw]
+    ps, pd, pl = start[per_label], dst[per_label], length[per_label]
+    lab_cum = np.cumsum(pl) - pl
+    ramp = np.arange(int(pl.sum()), dtype=I64)
+    out[np.repeat(pd - lab_cum, pl) + ramp] = _LOWER[buf.a[np.repeat(ps - lab_cum, pl) + ramp]]
     valid = np.packbits(walk.ok, bitorder="little")
     arr = pa.Array.from_buffers(pa.string(), n, [pa.py_buffer(valid), pa.py_buffer(offsets),
                                                  pa.py_buffer(out)])
-    unsafe = ~_PLAIN[raw]
-    if unsafe.any():
-        arr = _escape_slow(buf, arr, owner, start, length, np.repeat(
-            np.arange(owner.size), length)[unsafe], walk.ok)
+    flagged = _needs_escapes(out, offsets, labels, root)
+    flagged = flagged[walk.ok[flagged]]
+    if flagged.size:
+        arr = _escape_slow(buf, arr, owner, start, length, flagged)
     return arr
 
 
+def _needs_escapes(out: np.ndarray, offsets: np.ndarray, labels: np.ndarray,
+                   root: np.ndarray) -> np.ndarray:
+    """Names holding a byte that must be escaped: outside printable ASCII, a backslash,
+    or a '.' inside a label (seen as more dots than separators). Usually none: one pass
+    over the text says so."""
+    odd = ~_PLAIN_OR_DOT[out]
+    dots = out == ord(".")
+    expected = np.maximum(labels - 1, 0) + root
+    if not odd.any() and int(dots.sum()) == int(expected.sum()):
+        return np.zeros(0, I64)
+
+    def per_name(mask: np.ndarray) -> np.ndarray:
+        cum = np.zeros(mask.size + 1, I64)
+        np.cumsum(mask, out=cum[1:])
+        return cum[offsets[1:]] - cum[offsets[:-1]]
+
+    return np.flatnonzero((per_name(odd) > 0) | (per_name(dots) != expected))
+
+
+def _copy_runs(buf: WireBuffer, out: np.ndarray, src: np.ndarray, dst: np.ndarray,
+               length: np.ndarray) -> None:
+    """out[dst[i]:dst[i]+length[i]] = lower(buf[src[i]:src[i]+length[i]]), all at once."""
+    cum = np.cumsum(length) - length
+    ramp = np.arange(int(length.sum()), dtype=I64)
+    out[np.repeat(dst - cum, length) + ramp] = _LOWER[buf.a[np.repeat(src - cum, length)
+                                                            + ramp]]
+
+
 def _escape_slow(buf: WireBuffer, arr: pa.Array, owner: np.ndarray, start: np.ndarray,
-                 length: np.ndarray, bad_segs: np.ndarray, ok: np.ndarray) -> pa.Array:
+                 length: np.ndarray, names: np.ndarray) -> pa.Array:
     """Re-render, in Python, the few names that hold bytes needing escapes."""
-    names = np.unique(owner[bad_segs])
-    names = names[ok[names]]
     texts = []
     for name in names:
         segs = np.flatnonzero(owner == name)
