@@ -39,7 +39,7 @@ from bluelamp.schema import DNS
 from bluelamp.sources import convert
 from bluelamp.sources.base import Chunk
 from bluelamp.sources.names import normalize_qnames
-from bluelamp.sources.textblocks import ErrorLog, iter_line_blocks, sample
+from bluelamp.sources.textblocks import ErrorLog, iter_line_blocks, lines_array, sample
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _TIME = (
@@ -85,26 +85,32 @@ class BindQueryLogReader:
 
 def parse_block(data: bytes, first_line: int, source: str, sensor: str
                 ) -> tuple[pa.Table, list[RecordError]]:
-    text = data.decode("utf-8", "replace")
-    lines_list = text.split("\n")
-    if lines_list and lines_list[-1] == "":
-        lines_list.pop()
-    lines = pc.utf8_rtrim(pa.array(lines_list, pa.string()), characters="\r")
-    numbers = np.arange(first_line, first_line + len(lines_list), dtype=np.int64)
-    blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(
-        zero_copy_only=False), dtype=bool)
+    try:  # zero-copy lines (with their newline; the expression allows trailing space)
+        lines = lines_array(data)
+        undecodable = np.zeros(len(lines), dtype=bool)
+    except pa.ArrowInvalid:  # some line is not UTF-8: split in Python to find it
+        texts = data.decode("utf-8", "replace").split("\n")
+        if texts and texts[-1] == "":
+            texts.pop()
+        lines = pa.array(texts, pa.string())
+        undecodable = _mask(pc.match_substring(lines, "\ufffd"))
+    numbers = np.arange(first_line, first_line + len(lines), dtype=np.int64)
+    blank = _mask(pc.equal(pc.utf8_trim_whitespace(lines), ""))
     parts = pc.extract_regex(lines, LINE_RE)
-    unmatched = np.asarray(pc.is_null(parts).to_numpy(zero_copy_only=False), dtype=bool)
-    undecodable = np.asarray(pc.match_substring(lines, "\ufffd").to_numpy(
-        zero_copy_only=False), dtype=bool)
+    unmatched = _mask(pc.is_null(parts))
     errors = _line_errors(source, numbers, lines, unmatched & ~blank & ~undecodable,
                           "not a BIND query log line")
     errors += _line_errors(source, numbers, lines, undecodable & ~blank, "not UTF-8")
     keep = ~unmatched & ~blank & ~undecodable
-    parts = parts.filter(pa.array(keep))
-    table, row_errors = _to_dns(parts, numbers[keep], lines.filter(pa.array(keep)), source,
-                                sensor)
+    if not keep.all():
+        parts, lines, numbers = (parts.filter(pa.array(keep)), lines.filter(pa.array(keep)),
+                                 numbers[keep])
+    table, row_errors = _to_dns(parts, numbers, lines, source, sensor)
     return table, sorted(errors + row_errors, key=lambda e: e.location.line or 0)
+
+
+def _mask(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _line_errors(source: str, numbers: np.ndarray, lines: pa.Array, mask: np.ndarray,
@@ -112,7 +118,7 @@ def _line_errors(source: str, numbers: np.ndarray, lines: pa.Array, mask: np.nda
     if not mask.any():
         return []
     texts = lines.filter(pa.array(mask)).to_pylist()
-    return [RecordError(Location(source, line=int(n)), message, sample(t))
+    return [RecordError(Location(source, line=int(n)), message, sample(t.rstrip("\r\n")))
             for n, t in zip(numbers[mask], texts, strict=True)]
 
 
@@ -133,14 +139,15 @@ def _to_dns(parts: pa.StructArray, numbers: np.ndarray, lines: pa.Array, source:
     table = DNS.conform(pa.table({
         "ts": ts, "client": g["client"], "client_port": port, "server": g["server"],
         "qname": qname, "qtype": qtype_codes(g["qtype"]), "transport": transport,
-        "sensor": pa.array(np.full(n, sensor, dtype=object), pa.string()),
+        "sensor": convert.constant_strings(sensor, n),
     }))
     errors: list[RecordError] = []
     for mask, fld, msg in ((ts_bad, "ts", "not a valid time"),
                            (port_bad & ~ts_bad, "port", "port out of range"),
                            (too_long & ~ts_bad & ~port_bad, "qname",
                             "name longer than 1024 characters")):
-        errors += [RecordError(Location(source, line=int(ln), field=fld), msg, sample(t))
+        errors += [RecordError(Location(source, line=int(ln), field=fld), msg,
+                               sample(t.rstrip("\r\n")))
                    for ln, t in zip(numbers[mask], lines.filter(pa.array(mask)).to_pylist(),
                                     strict=True)]
     bad = ts_bad | port_bad | too_long
