@@ -165,3 +165,22 @@ def test_unreadable_file_in_a_directory_is_one_error(traffic: Path) -> None:
     assert doc["error_samples"][0]["source"].endswith("README")
     assert [f["subject"] for f in doc["findings"]] == ["10.6.6.6"]
     assert runner.invoke(app, ["analyze", str(traffic), "--strict"]).exit_code == 2
+
+
+def test_hunt_by_answer_address_and_unicode_domain(tmp_path: Path) -> None:
+    from bluelamp.store.lake import Lake
+
+    Lake(tmp_path).write("dns", dns([
+        {"ts": at(1), "client": "a", "qname": "c2.example", "answers": ["2001:db8::1"]},
+        {"ts": at(2), "client": "b", "qname": "x.xn--bcher-kva.example",
+         "answers": ["192.0.2.9", "2001:db8::1"]},
+        {"ts": at(3), "client": "c", "qname": "other.example", "answers": ["192.0.2.10"]},
+    ]))
+    base = ["hunt", "--lake", str(tmp_path), "--since", "2026-01-01", "--json"]
+    result = runner.invoke(app, [*base, "--ip", "2001:DB8:0::1"])
+    assert result.exit_code == 0, result.output
+    assert [r["client"] for r in json.loads(result.stdout)] == ["a", "b"]
+    result = runner.invoke(app, [*base, "--domain", "bücher.example"])
+    assert [r["client"] for r in json.loads(result.stdout)] == ["b"]
+    assert runner.invoke(app, [*base, "--ip", "not-an-ip"]).exit_code != 0
+    assert runner.invoke(app, [*base]).exit_code != 0  # neither --domain nor --ip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -30,19 +31,34 @@ SELECT client,
        count(DISTINCT qname) AS names,
        min(qname) AS sample_name
 FROM dns
-WHERE day >= ? AND ts >= ? AND (qname = ? OR ends_with(qname, ?))
+WHERE day >= ? AND ts >= ? AND ({match})
 GROUP BY client
 ORDER BY queries DESC, client
 """
+MATCH_DOMAIN = "qname = ? OR ends_with(qname, ?)"
+MATCH_ANSWER = "list_contains(answers, ?)"
 
 
 def hunt_table(lake: Lake, domain: str, since: dt.datetime) -> pa.Table:
     """Clients that looked up `domain` or any name under it since `since`: first and last
     time, number of queries and of distinct names, one sample name."""
-    domain = domain.strip().lower().rstrip(".")
-    if not domain:
+    from bluelamp.sources.names import normalize_qname
+
+    name = normalize_qname(domain.strip()) if domain.strip() else ""
+    if not name:
         raise typer.BadParameter("the domain is empty")
-    return lake.query(HUNT_SQL, [since.date(), since, domain, "." + domain])
+    sql = HUNT_SQL.format(match=MATCH_DOMAIN)
+    return lake.query(sql, [since.date(), since, name, "." + name])
+
+
+def hunt_ip_table(lake: Lake, address: str, since: dt.datetime) -> pa.Table:
+    """Clients that got `address` in an answer since `since` (same columns as
+    `hunt_table`; the names are the ones that resolved to it)."""
+    try:
+        ip = str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        raise typer.BadParameter(f"{address!r} is not an IP address") from None
+    return lake.query(HUNT_SQL.format(match=MATCH_ANSWER), [since.date(), since, ip])
 
 
 def since_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -110,26 +126,36 @@ def query(
 
 
 def hunt(
-    domain: Annotated[str, typer.Option("--domain", help="Domain to hunt for; its "
-                                        "subdomains match too.")],
+    domain: Annotated[str | None, typer.Option("--domain", help="Domain to hunt for; its "
+                                               "subdomains match too.")] = None,
+    ip: Annotated[str | None, typer.Option("--ip", help="Or: an address to hunt for in "
+                                           "answers (e.g. a C2 server).")] = None,
     since: Annotated[str, typer.Option(help="How far back to look (24h, 90d) or from when "
                                        "(2025-03-01, ISO 8601, UTC).")] = "90d",
     lake: LakeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Rows as a JSON array.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Rows as CSV with a header.")] = False,
 ) -> None:
-    """Which clients looked up a domain (or any subdomain), when, and how often.
+    """Which clients looked up a domain (or any subdomain), or got an address in an answer;
+    when, and how often.
 
     Example: [bold]bluelamp hunt --domain c2.example.net --since 90d --json[/bold]
     """
+    if (domain is None) == (ip is None):
+        raise typer.BadParameter("give exactly one of --domain and --ip")
     start = since_time(since)
     try:
-        table = hunt_table(_lake(lake), domain, start)
+        if domain is not None:
+            table = hunt_table(_lake(lake), domain, start)
+            what = f"looked up {domain} (or below)"
+        else:
+            table = hunt_ip_table(_lake(lake), str(ip), start)
+            what = f"got the answer {ip}"
     except BluelampError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     _print(table, as_json, as_csv,
-           title=f"clients that looked up {domain} (or below) since {start:%Y-%m-%d %H:%M} UTC")
+           title=f"clients that {what} since {start:%Y-%m-%d %H:%M} UTC")
 
 
 def register(app: typer.Typer) -> None:
