@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+
 import dns.message
 import dns.name
 import dns.rcode
@@ -77,8 +79,8 @@ def test_responses_parse_and_match(qname: str, spec: tuple[int, list[str], list[
     final = [rr for rr in msg.answer if rr.rdtype == qtype]
     values = [rd for rr in final for rd in rr]
     assert len(values) == len(records)
-    if qtype in (1, 28):
-        assert sorted(str(v) for v in values) == sorted(records)
+    if qtype in (1, 28):  # compared as addresses: text forms of e.g. ::ffff:0:0 differ
+        assert sorted(ip_address(str(v)) for v in values) == sorted(map(ip_address, records))
     if qtype == 16:
         assert sorted(b"".join(v.strings).decode() for v in values) == sorted(records)
     # the owner of each record follows the chain
