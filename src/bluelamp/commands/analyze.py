@@ -145,7 +145,8 @@ def run_analysis(
             # record; the other files still count
             engine.metrics.errors += 1
             note(exc.error if isinstance(exc.error, RecordError)
-                 else RecordError(Location(str(path)), str(exc)))
+                 else RecordError(Location(str(path)),
+                                  str(exc).removeprefix(f"{path}: ")))
         if on_file is not None:
             on_file(path)
     found += engine.flush()
@@ -213,7 +214,8 @@ def analyze(
         def report(error: RecordError) -> None:
             printed[0] += 1
             if printed[0] <= MAX_ERROR_LINES:
-                err.print(f"[yellow]bad record[/yellow] {error}", markup=True, highlight=False)
+                err.print(f"[yellow]bad record[/yellow] {error}", markup=True, highlight=False,
+                          soft_wrap=True)
 
         sizes = {p: (p.stat().st_size if str(p) != "-" else 0) for p in files}
         with _progress(err, sum(sizes.values())) as progress:
@@ -224,7 +226,7 @@ def analyze(
                                   on_chunk=lambda rows: progress.update(
                                       task, description=f"analysing: {rows:,} rows"))
     except BluelampError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if printed[0] > MAX_ERROR_LINES:
         err.print(f"... and {printed[0] - MAX_ERROR_LINES} more bad record(s)")

@@ -76,7 +76,7 @@ def demo(
         with err.status(f"analysing {dns.num_rows:,} queries"):
             findings, engine = analyse(dns, Lake(out / "lake"), list(indicators or []))
     except BluelampError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     console = Console()
     console.print(findings_console_table(findings))

@@ -120,7 +120,7 @@ def query(
     try:
         table = _lake(lake).query(sql)
     except BluelampError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _print(table, as_json, as_csv)
 
@@ -152,7 +152,7 @@ def hunt(
             table = hunt_ip_table(_lake(lake), str(ip), start)
             what = f"got the answer {ip}"
     except BluelampError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _print(table, as_json, as_csv,
            title=f"clients that {what} since {start:%Y-%m-%d %H:%M} UTC")
