@@ -240,3 +240,21 @@ def test_fast_packet_framing_equals_the_obvious_one() -> None:
                 fast = framer.packet(src, dst, sport, dport, message, txid, word_sum(body),
                                      70000 + txid)
                 assert fast == _packet(src, dst, sport, dport, message, 70000 + txid)
+
+
+def test_fast_dnstap_encoding_equals_the_project_encoder() -> None:
+    from bluelamp.simulate.wireformats import VERSION, Exchange, _ld, dnstap_payload
+    from bluelamp.sources.dnstap import DnstapMessage, encode_dnstap
+
+    prefix = _ld(b"\x0a", b"sim") + _ld(b"\x12", VERSION)
+    for client, server in ((bytes([10, 20, 1, 2]), bytes([10, 20, 255, 53])),
+                           (bytes(range(16)), bytes(range(16, 32)))):
+        for ts in (0, 1_741_000_000_123_456, 4_000_000_000_999_999):
+            ex = Exchange(ts, 4321, client, server, 50_000, 7, b"Q" * 40, b"R" * 300, 0, 0)
+            assert dnstap_payload(5, ex, prefix) == encode_dnstap(DnstapMessage(
+                5, query_address=client, response_address=server, query_port=50_000,
+                response_port=53, query_time_us=ts, query_message=ex.query), b"sim", VERSION)
+            assert dnstap_payload(6, ex, prefix) == encode_dnstap(DnstapMessage(
+                6, query_address=client, response_address=server, query_port=50_000,
+                response_port=53, query_time_us=ts, response_time_us=ts + 4321,
+                response_message=ex.response), b"sim", VERSION)

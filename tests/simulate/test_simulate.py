@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from ipaddress import ip_address, ip_network
 
 import numpy as np
 import pyarrow as pa
@@ -218,3 +219,15 @@ def test_optional_behaviours() -> None:
     kinds = {r["family"] for r in by["phishing"]}
     assert kinds == {"combosquat", "typosquat", "homoglyph"}
     assert all(r["client"] is None and r["queries"] > 0 for r in by["phishing"])
+
+
+def test_answer_addresses_are_public_unicast(day: tuple[pa.Table, pa.Table]) -> None:
+    """Plausible public addresses: no private, documentation or reserved ranges, except the
+    loopback-range answers block lists give."""
+    dns, _ = day
+    rows = dns.filter(pc.is_in(dns.column("qtype"), pa.array([1, 28], pa.uint16())))
+    values = {a for answers in rows.column("answers").to_pylist() for a in answers}
+    addresses = [ip_address(v) for v in values if v[0].isdigit() or ":" in v]
+    assert len(addresses) > 1000
+    bad = [a for a in addresses if not a.is_global and a not in ip_network("127.0.0.0/8")]
+    assert not bad, bad[:5]
