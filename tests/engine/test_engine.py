@@ -213,3 +213,15 @@ def test_isolated_failure_spares_other_detectors_and_windows() -> None:
         ("bad", at(60), 1), ("good", at(0), 2), ("good", at(60), 1)]
     assert engine.metrics.detector_errors == {"bad": 1}
     assert "cannot cope" in engine.metrics.to_dict()["last_detector_error"]["bad"]
+
+
+def test_advance_closes_idle_windows_after_grace() -> None:
+    engine = Engine([CountingDetector()], grace=dt.timedelta(seconds=30))
+    assert engine.process(dns([{"ts": at(5), "client": "a"}])) == []
+    assert engine.advance(at(60, 29)) == []  # still inside the grace period
+    assert counts(engine.advance(at(60, 30))) == [(at(0), 1)]
+    assert engine.open_windows == 0
+    # a row for the closed window arriving afterwards is late
+    engine.process(dns([{"ts": at(59), "client": "a"}]))
+    assert engine.metrics.late_rows == 1
+    assert engine.metrics.lag(at(65)) == dt.timedelta(minutes=60)
