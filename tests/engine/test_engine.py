@@ -224,4 +224,4 @@ def test_advance_closes_idle_windows_after_grace() -> None:
     # a row for the closed window arriving afterwards is late
     engine.process(dns([{"ts": at(59), "client": "a"}]))
     assert engine.metrics.late_rows == 1
-    assert engine.metrics.lag(at(65)) == dt.timedelta(minutes=60)
+    assert engine.metrics.lag(at(65)) == dt.timedelta(minutes=6)  # newest row: at(59)
