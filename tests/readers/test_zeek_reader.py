@@ -138,9 +138,14 @@ def test_zeek_escapes_in_names(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------ property test
 good_names = st.from_regex(r"[a-z0-9]{1,12}(\.[a-z0-9]{1,12}){0,3}", fullmatch=True)
+cell = st.text(st.characters(blacklist_characters="\t\n\r", blacklist_categories=("Cs",)),
+               max_size=12)
 garbage = st.one_of(
     st.text(st.characters(blacklist_characters="\t\n\r#", blacklist_categories=("Cs",)),
             min_size=1, max_size=60).filter(lambda s: s.strip() != ""),
+    # the right number of fields, but a ts that is no time
+    st.lists(cell, min_size=len(FIELDS) - 1, max_size=len(FIELDS) - 1).map(
+        lambda cells: "\t".join(["not-a-time", *cells])),
     st.binary(min_size=1, max_size=40).filter(
         lambda b: b"\n" not in b and b.strip() != b"" and not b.startswith(b"#")),
 )
