@@ -79,18 +79,22 @@ def parse_ips(values: pa.Array | pa.ChunkedArray | list[str | None]) -> ParsedIP
         v4[idx] = dotted_to_int(arr.take(pa.array(idx)))
         version[idx] = V4
 
-    is_mapped = _mask(pc.match_substring_regex(arr, MAPPED_PATTERN)) & ~is_v4
-    if is_mapped.any():
-        idx = np.flatnonzero(is_mapped)
-        tails = pc.replace_substring_regex(arr.take(pa.array(idx)), "^.*:", "")
-        v4[idx] = dotted_to_int(tails)
-        version[idx] = V4
-
     # Null and empty values are "no address", not errors: feeds leave the field blank.
-    rest = ~is_v4 & ~is_mapped & _mask(pc.not_equal(arr, ""))
+    others = np.flatnonzero(~is_v4 & _mask(pc.not_equal(arr, "")))
+    mapped = np.zeros(0, dtype=np.int64)
+    if len(others):
+        is_mapped = _mask(pc.match_substring_regex(arr.take(pa.array(others)), MAPPED_PATTERN))
+        mapped, others = others[is_mapped], others[~is_mapped]
+    if len(mapped):
+        tails = pc.replace_substring_regex(arr.take(pa.array(mapped)), "^.*:", "")
+        v4[mapped] = dotted_to_int(tails)
+        version[mapped] = V4
+
     invalid_samples: list[str] = []
-    if rest.any():
-        invalid_samples = _parse_v6(arr, np.flatnonzero(rest), version, v4, v6)
+    if len(others):
+        invalid_samples = _parse_v6(arr, others, version, v4, v6)
+    rest = np.zeros(n, dtype=bool)
+    rest[others] = True
     invalid = int((rest & (version == 0)).sum())
     return ParsedIPs(version, v4, v6, invalid, invalid_samples)
 
@@ -100,7 +104,8 @@ def dotted_to_int(arr: pa.Array) -> np.ndarray:
 
     Each string holds exactly three dots, so octet k of string i starts at the string's start
     (k = 0) or one past its k-th dot, and ends before the next dot or at the string's end;
-    the octets' 1–3 digits are then combined without a Python loop."""
+    each octet's last one to three digits are read backwards from its end, without a Python
+    loop."""
     n = len(arr)
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
@@ -109,19 +114,22 @@ def dotted_to_int(arr: pa.Array) -> np.ndarray:
         arr = arr.combine_chunks()
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
     base, stop = int(offsets[0]), int(offsets[-1])
-    chars = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=stop, offset=0)[base:stop]
-    dots = np.flatnonzero(chars == 46).reshape(n, 3)  # validated: three dots per string
-    begin = (offsets[:-1] - base).astype(np.int64)
-    end = (offsets[1:] - base).astype(np.int64)
-    starts = np.column_stack([begin, dots + 1])        # first digit of each octet
-    ends = np.column_stack([dots, end])                # one past its last digit
-    length = ends - starts
-    limit = len(chars) - 1
-    d0 = chars[starts].astype(np.int64) - 48
-    d1 = chars[np.minimum(starts + 1, limit)].astype(np.int64) - 48
-    d2 = chars[np.minimum(starts + 2, limit)].astype(np.int64) - 48
-    octet = np.where(length == 1, d0, np.where(length == 2, d0 * 10 + d1,
-                                                d0 * 100 + d1 * 10 + d2))
+    chars = np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=stop)[base:stop]
+    dots = np.flatnonzero(chars == 46).astype(np.int32).reshape(n, 3)  # validated: three
+    starts = np.empty((n, 4), dtype=np.int32)
+    starts[:, 0] = offsets[:-1] - base
+    starts[:, 1:] = dots + 1
+    ends = np.empty((n, 4), dtype=np.int32)  # one past each octet's last digit
+    ends[:, :3] = dots
+    ends[:, 3] = offsets[1:] - base
+    width = ends - starts
+    # Two '0' bytes in front, so that reading up to three digits back never leaves the buffer.
+    padded = np.concatenate([np.full(2, 48, dtype=np.uint8), chars])
+    last = ends + 1  # index in `padded` of each octet's last digit
+    ones = padded[last].astype(np.uint32) - 48
+    tens = np.where(width >= 2, padded[last - 1].astype(np.uint32) - 48, 0)
+    hundreds = np.where(width >= 3, padded[last - 2].astype(np.uint32) - 48, 0)
+    octet = hundreds * 100 + tens * 10 + ones
     return ((octet[:, 0] << 24) | (octet[:, 1] << 16) | (octet[:, 2] << 8)
             | octet[:, 3]).astype(np.uint64)
 
