@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 
 from bluelamp.detect.base import WindowContext
 
-#: merge parts once this many rows are waiting (or the cap is exceeded)
-MERGE_ROWS = 262_144
+#: merge parts once this many rows are waiting, or twice the keys held at the last merge
+#: if more (amortised cost), or twice the key cap (so that the cap is enforced)
+MERGE_MIN_ROWS = 65_536
 
 
 @dataclass
@@ -32,6 +33,7 @@ class KeyedAggregate:
     rank: str | None = None
     parts: list[pa.Table] = field(default_factory=list)
     pending: int = 0
+    merged: int = 0
 
     def add(self, part: pa.Table, ctx: WindowContext) -> None:
         """Add one batch's aggregate (columns: keys + sums + mins + maxs)."""
@@ -39,7 +41,8 @@ class KeyedAggregate:
             return
         self.parts.append(part)
         self.pending += part.num_rows
-        if self.pending > min(MERGE_ROWS, 2 * ctx.limits.max_keys):
+        if self.pending > min(max(MERGE_MIN_ROWS, 2 * self.merged),
+                              2 * ctx.limits.max_keys):
             self.merge(ctx)
 
     def add_rows(self, rows: pa.Table, ctx: WindowContext) -> None:
@@ -59,6 +62,7 @@ class KeyedAggregate:
         if table.num_rows > ctx.limits.max_keys:
             table = self._evict(table, ctx)
         self.parts, self.pending = [table], table.num_rows
+        self.merged = table.num_rows
         return table
 
     def _group(self, table: pa.Table) -> pa.Table:
