@@ -164,3 +164,12 @@ def test_loaders_never_crash_and_account_for_every_line(lines: list[str]) -> Non
             assert all(1 <= (e.location.line or 0) <= len(lines) for e in data.errors)
         load_as2org(path)
         load_asn_abuse(path)
+
+
+def test_ip2asn_v4_u32(samples: Path) -> None:
+    data = load_ip2asn(samples / "ip2asn-v4-u32.tsv")
+    got = attrs_of(data, ["1.0.0.1", "1.0.1.1", "1.0.4.1"])
+    assert [a["asn"] if a else None for a in got] == [13335, None, 38803]
+    assert networks_of(data, ["1.0.4.1"]) == ["1.0.4.0/22"]
+    assert [(e.location.line, e.location.field) for e in data.errors] == [(4, "range_start")]
+    assert sniff(samples / "ip2asn-v4-u32.tsv") == "ip2asn"

@@ -2,7 +2,7 @@
 
 - CAIDA Routeviews prefix-to-AS (``pfx2as``): ``prefix<TAB>length<TAB>asn``; the origin may be
   multi-origin (``64500_64501``) or an AS set (``64500,64501``): the first AS is kept.
-- iptoasn.com ``ip2asn`` (v4, v6 or combined):
+- iptoasn.com ``ip2asn`` (v4, v6, combined, or v4-u32 with integer addresses):
   ``range_start<TAB>range_end<TAB>AS_number<TAB>country_code<TAB>AS_description``; AS 0 marks
   address space that is not routed and is skipped. Ranges become CIDR prefixes.
 - RIR statistics exchange "delegated" / "delegated-extended" files:
@@ -134,7 +134,7 @@ def load_ip2asn(path: Path) -> PrefixData:
     f.reject(f.count < 5, "expected 5 tab-separated fields "
              "(range_start, range_end, AS_number, country_code, AS_description)")
     start_s, end_s, asn_s, cc_s, desc_s = f.columns
-    start, end = parse_ips(start_s), parse_ips(end_s)
+    start, end = _ip_or_u32(start_s), _ip_or_u32(end_s)
     f.reject(start.version == 0, "not an IP address", "range_start")
     f.reject(end.version == 0, "not an IP address", "range_end")
     f.reject(start.version != end.version, "range ends are of different IP versions", "range_end")
@@ -163,6 +163,18 @@ def load_ip2asn(path: Path) -> PrefixData:
                         nets6, lens6, np.arange(n4, n4 + len(rows6), dtype=np.int64))
     names = _first_names(asn[ok], as_name.filter(pa.array(ok)))
     return PrefixData(prefixes, attrs, f.sorted_errors(), as_names=names)
+
+
+def _ip_or_u32(texts: pa.Array) -> ParsedIPs:
+    """Addresses, or IPv4 addresses written as integers (iptoasn's ``ip2asn-v4-u32.tsv``)."""
+    parsed = parse_ips(texts)
+    as_int = matches(texts, r"^[0-9]{1,10}$")
+    if as_int.any():
+        values = _to_int(texts)
+        fits = as_int & (values < 1 << 32)
+        parsed.version[fits] = 4
+        parsed.v4[fits] = values[fits].astype(np.uint64)
+    return parsed
 
 
 def _split_v6(
