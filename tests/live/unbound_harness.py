@@ -71,7 +71,7 @@ remote-control:
 """
 
 # "info: 127.0.0.1 nx1.lab.test. A IN NXDOMAIN 0.000000 1 30"
-__all__ = ["Unbound", "free_port", "rcode_text", "require_binary", "start_listen"]
+__all__ = ["Knot", "Unbound", "free_port", "rcode_text", "require_binary", "start_listen"]
 
 REPLY_LINE = re.compile(r"info: \S+ (\S+)\. (\S+) IN ([A-Z]+) [\d.]+ \d+ \d+$")
 
@@ -134,3 +134,75 @@ def start_listen(args: list[str], cwd: Path) -> subprocess.Popen[str]:
 
 def rcode_text(msg: dns.message.Message) -> str:
     return dns.rcode.to_text(msg.rcode())
+
+
+KNOT_CONF = """\
+server:
+    listen: 127.0.0.1@{port}
+    rundir: {rundir}
+database:
+    storage: {dir}/db
+mod-dnstap:
+  - id: bluelamp
+    sink: unix:{socket}
+    identity: ns1-test
+    log-queries: on
+    log-responses: on
+template:
+  - id: default
+    storage: {dir}
+    global-module: mod-dnstap/bluelamp
+zone:
+  - domain: reg.test
+    file: reg.test.zone
+"""
+
+REG_ZONE = """\
+$ORIGIN reg.test.
+$TTL 300
+@        SOA   ns1 hostmaster 1 3600 600 86400 300
+@        NS    ns1
+ns1      A     192.0.2.53
+www      A     192.0.2.80
+shop     CNAME www
+"""
+
+
+@dataclass
+class Knot:
+    """Knot DNS serving reg.test (a registry zone) with dnstap to `socket`."""
+
+    binary: str
+    workdir: Path
+    rundir: Path
+    socket: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        (self.workdir / "reg.test.zone").write_text(REG_ZONE)
+        conf = self.workdir / "knot.conf"
+        conf.write_text(KNOT_CONF.format(port=self.port, dir=self.workdir, rundir=self.rundir,
+                                         socket=self.socket))
+        self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"knotd exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                self.query("ns1.reg.test")
+                return
+            except (dns.exception.Timeout, OSError):
+                time.sleep(0.1)
+        raise RuntimeError("knotd did not answer within 15 s")
+
+    def query(self, name: str, rdtype: str = "A") -> dns.message.Message:
+        return dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1",
+                             port=self.port, timeout=2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        self.proc = None
