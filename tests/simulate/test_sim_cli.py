@@ -46,3 +46,29 @@ def test_bad_options_are_reported(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--dga-families", "zzz"])
     assert result.exit_code != 0
     assert "unknown DGA families" in str(result.exception) + result.output
+
+
+def test_held_out_families_and_benign_names_from_files(tmp_path: Path) -> None:
+    dga = tmp_path / "heldout.tsv"
+    names = [f"{''.join(chr(97 + (i * 7 + k) % 26) for k in range(12))}.top" for i in range(80)]
+    dga.write_text("family\tdomain\n" + "".join(f"heldoutfam\t{n}\n" for n in names))
+    benign = tmp_path / "benign.txt"
+    benign.write_text("".join(f"site{i}.example-tail.net\n" for i in range(500)))
+    out = _run("--out", str(tmp_path / "o"), "--dga-families", "heldoutfam", "--dga-names",
+               str(dga), "--benign-names", str(benign), "--clients", "60", "--hours", "4",
+               "--start", "2025-06-02T08:00:00Z")
+    labels = pq.read_table(tmp_path / "o" / "labels.parquet").to_pylist()
+    dga_rows = [r for r in labels if r["label"] == "dga"]
+    assert dga_rows and all(r["family"] == "heldoutfam" for r in dga_rows)
+    assert set(dga_rows[0]["domains"]) <= set(names)
+    qnames = set(pq.read_table(out["traffic"]).column("qname").to_pylist())
+    assert any(q.endswith(".example-tail.net") for q in qnames)
+
+
+def test_a_bad_names_file_names_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("fam\tok.com\nno-tab-here\n")
+    result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--dga-names", str(bad),
+                                 *ARGS])
+    assert result.exit_code != 0
+    assert "bad.tsv:2" in str(result.exception) + result.output

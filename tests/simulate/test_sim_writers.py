@@ -126,7 +126,7 @@ def _ones_complement_ok(data: bytes) -> bool:
 
 
 def test_pcap_is_valid_ethernet_ip_udp_dns(tmp_path: Path, sample: pa.Table) -> None:
-    part = sample.slice(0, 4000)
+    part = sample  # every message of every record type, tunnels included
     data = _written(tmp_path, part, "pcap").read_bytes()
     magic, major, minor, _, _, snaplen, link = struct.unpack("<IHHiIII", data[:24])
     assert (magic, major, minor, link) == (0xA1B2C3D4, 2, 4, 1)
@@ -163,7 +163,7 @@ def test_pcap_is_valid_ethernet_ip_udp_dns(tmp_path: Path, sample: pa.Table) -> 
 
 
 def test_dnstap_parses_with_protobuf_and_dnspython(tmp_path: Path, sample: pa.Table) -> None:
-    part = sample.slice(0, 4000)
+    part = sample
     path = _written(tmp_path, part, "dnstap")
     dnstap_cls, _ = classes()
     kinds: list[int] = []

@@ -44,6 +44,10 @@ def simulate(
         help=f"Start time, ISO 8601 (default {DEFAULT_START.isoformat()}).")] = None,
     dga_families: Annotated[str | None, typer.Option(
         help="Comma-separated DGA families for infected clients (default: all).")] = None,
+    dga_names: Annotated[Path | None, typer.Option(
+        help="Extra DGA names, a family<TAB>domain file (e.g. held-out families).")] = None,
+    benign_names: Annotated[Path | None, typer.Option(
+        help="Benign long-tail names, one per line (replace the embedded sample).")] = None,
     extra: Annotated[str | None, typer.Option(
         help=f"Extra behaviours, comma-separated ({', '.join(sorted(BEHAVIOURS))}).")] = None,
     gzip: Annotated[bool, typer.Option("--gzip", help="Gzip the traffic file.")] = False,
@@ -58,9 +62,11 @@ def simulate(
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     try:
         cfg = SimConfig(clients=clients, hours=hours, seed=seed, start=_start(start),
-                        dga_families=_list(dga_families), extra=_list(extra) or ())
+                        dga_families=_list(dga_families), extra=_list(extra) or (),
+                        dga_names_file=str(dga_names) if dga_names else None,
+                        benign_names_file=str(benign_names) if benign_names else None)
         sim = Simulation(cfg)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise ConfigError(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
     path = out / (FILE_NAMES[fmt] + (".gz" if gzip else ""))

@@ -37,6 +37,18 @@ _TLD_TYPOS = {"com": "cm", "net": "nt", "org": "ogr", "de": "ed", "uk": "k"}
 _VARIANTS = 4  # normal, typo, workstation search suffix, mobile search suffix
 
 
+def benign_tail(path: str | None) -> tuple[str, ...]:
+    """The long tail of benign names: the embedded random sample, or a file's names (one
+    per line) to measure false positives on names a model has never seen."""
+    if path is None:
+        return resources.benign_domains("random")
+    with open(path, encoding="utf-8") as f:
+        names = tuple(n.strip().lower() for n in f if n.strip() and not n.startswith("#"))
+    if not names:
+        raise ValueError(f"{path}: no names")
+    return names
+
+
 def zipf_weights(n: int, s: float, offset: float = 2.0) -> np.ndarray:
     w = 1.0 / (np.arange(n) + offset) ** s
     return w / w.sum()
@@ -49,7 +61,7 @@ class Benign(Behaviour):
         top = [d.strip(".") for d in resources.benign_domains("top")]
         seen = set(top)
         # the sampled list holds one name with a trailing dot: normalise like a reader would
-        tail = [d.strip(".") for d in resources.benign_domains("random")]
+        tail = [d.strip(".") for d in benign_tail(self.world.cfg.benign_names_file)]
         self.domains = top + [d for d in dict.fromkeys(tail) if d and d not in seen]
         # one Zipf law over popular then long-tail names: the tail gets ~7 % of lookups
         self.site_p = zipf_weights(len(self.domains), 1.0)

@@ -24,6 +24,10 @@ class SimConfig:
     start: dt.datetime = DEFAULT_START
     #: DGA families the infected clients run (None: every family in the embedded data)
     dga_families: tuple[str, ...] | None = None
+    #: extra DGA names, a `family<TAB>domain` file (e.g. families held out from training)
+    dga_names_file: str | None = None
+    #: benign long-tail names, one per line, replacing the embedded random list
+    benign_names_file: str | None = None
     #: fraction of clients running each malicious behaviour (at least one each when > 0)
     dga_fraction: float = 0.02
     beacon_fraction: float = 0.01

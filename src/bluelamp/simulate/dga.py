@@ -25,15 +25,34 @@ SINKHOLE_V4 = ("195.22.26.248", "195.22.26.252", "148.81.111.121")
 
 
 @cache
-def family_names() -> dict[str, tuple[str, ...]]:
+def family_names(extra_file: str | None = None) -> dict[str, tuple[str, ...]]:
+    """DGA names by family: the embedded ones, plus those of `extra_file`."""
     out: defaultdict[str, list[str]] = defaultdict(list)
-    for family, name in resources.dga_names():
+    for family, name in (*resources.dga_names(), *read_pairs(extra_file)):
         out[family].append(name)
-    return {k: tuple(v) for k, v in sorted(out.items())}
+    return {k: tuple(dict.fromkeys(v)) for k, v in sorted(out.items())}
 
 
-def check_families(wanted: tuple[str, ...] | None) -> list[str]:
-    known = family_names()
+def read_pairs(path: str | None) -> list[tuple[str, str]]:
+    """`family<TAB>domain` lines (a `family` header line and # comments are skipped)."""
+    if path is None:
+        return []
+    pairs = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#") or line.lower().startswith("family\t"):
+                continue
+            family, sep, name = line.partition("\t")
+            if not sep or not family or not name:
+                raise ValueError(f"{path}:{number}: expected family<TAB>domain, got "
+                                 f"{line[:60]!r}")
+            pairs.append((family.strip(), name.strip().lower().rstrip(".")))
+    return pairs
+
+
+def check_families(wanted: tuple[str, ...] | None, extra_file: str | None = None) -> list[str]:
+    known = family_names(extra_file)
     if not wanted:
         return list(known)
     unknown = [f for f in wanted if f not in known]
@@ -47,7 +66,7 @@ class Dga(Scheduled):
 
     def plan(self, g: np.random.Generator) -> None:
         cfg = self.world.cfg
-        families = check_families(cfg.dga_families)
+        families = check_families(cfg.dga_families, cfg.dga_names_file)
         count = _how_many(cfg.dga_fraction, self.world.n)
         infected = self.world.claim(count, g)
         g.shuffle(infected)
@@ -63,7 +82,7 @@ class Dga(Scheduled):
 
     def _campaign(self, cid: str, family: str, clients: np.ndarray,
                   g: np.random.Generator) -> None:
-        pool = family_names()[family]
+        pool = family_names(self.world.cfg.dga_names_file)[family]
         size = min(len(pool), int(g.integers(30, 260)))
         names = [pool[j] for j in g.choice(len(pool), size=size, replace=False)]
         c2_at = int(g.integers(0, size))
