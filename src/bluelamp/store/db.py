@@ -64,7 +64,10 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    # "heads": each domain (accounts, suspensions, reports, notifications, subscriptions)
+    # keeps its own branch of migrations off the initial revision, so that domains can be
+    # added independently; upgrading applies every branch.
     command.upgrade(alembic_config(engine), revision)
 
 
@@ -73,11 +76,14 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revisions, comma-separated in sorted order (one per branch)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
+    """The newest revision of every branch this version ships, as `current_revision` says them."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads())) or None
