@@ -60,7 +60,7 @@ server:
 dnstap:
     dnstap-enable: yes
     dnstap-bidirectional: yes
-    dnstap-socket-path: "{socket}"
+    {target}
     dnstap-send-identity: yes
     dnstap-identity: "unbound-test"
     dnstap-send-version: yes
@@ -85,11 +85,22 @@ class Unbound:
     socket: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: send dnstap over TCP to this port instead of the Unix socket
+    dnstap_tcp_port: int | None = None
+
+    @property
+    def listen_address(self) -> str:
+        """What `bluelamp listen --dnstap` must be given."""
+        if self.dnstap_tcp_port is not None:
+            return f"tcp:127.0.0.1:{self.dnstap_tcp_port}"
+        return f"unix:{self.socket}"
 
     def start(self) -> None:
         conf = self.workdir / "unbound.conf"
-        conf.write_text(UNBOUND_CONF.format(port=self.port, dir=self.workdir,
-                                            socket=self.socket))
+        target = (f'dnstap-ip: "127.0.0.1@{self.dnstap_tcp_port}"\n    dnstap-tls: no'
+                  if self.dnstap_tcp_port is not None
+                  else f'dnstap-socket-path: "{self.socket}"')
+        conf.write_text(UNBOUND_CONF.format(port=self.port, dir=self.workdir, target=target))
         self.proc = subprocess.Popen([self.binary, "-d", "-c", str(conf)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 15
