@@ -51,9 +51,11 @@ def test_listen_tcp_sigint_flushes_everything(tmp_path: Path) -> None:
     listed = tmp_path / "list.txt"
     listed.write_text("bad.example\n")
     address = f"tcp:127.0.0.1:{free_port()}"
+    checkpoint = tmp_path / "listen.ckpt"
     proc = start_listen(["--dnstap", address, "--lake", str(lake), "--json",
                          "--indicators", str(listed), "--window", "1h",
-                         "--lake-interval", "3600"], tmp_path)
+                         "--lake-interval", "3600", "--checkpoint", str(checkpoint)],
+                        tmp_path)
     try:
         sender = _connect(address, time.monotonic() + 30)
         names = [f"n{i}.example" for i in range(40)] + ["bad.example"]
@@ -83,3 +85,5 @@ def test_listen_tcp_sigint_flushes_everything(tmp_path: Path) -> None:
     assert sorted(r["qname"] for r in rows) == sorted(names)
     assert {r["sensor"] for r in rows} == {"py-sender"}
     assert list(lake.glob("kind=finding/**/*.parquet"))
+    saved = json.loads(checkpoint.read_text())  # written on exit, after the lake writes
+    assert saved["metrics"]["rows"] == len(names)
