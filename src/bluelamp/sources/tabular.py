@@ -218,33 +218,42 @@ class CsvReader:
     def _block(self, data: bytes, first_line: int, header: list[str], source: str
                ) -> tuple[pa.Table | None, list[RecordError]]:
         errors: list[RecordError] = []
+        cols: dict[str, pa.Array] | None
         try:
             cols = _parse_csv(data, header)
             lines = np.arange(first_line, first_line + data.count(b"\n"), dtype=np.int64)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            good: list[bytes] = []
-            numbers: list[int] = []
-            for i, raw in enumerate(split_lines(data)):
-                line = raw.rstrip(b"\r")
-                problem = _csv_line_problem(line, len(header))
-                if problem:
-                    errors.append(RecordError(Location(source, line=first_line + i), problem,
-                                              sample(line)))
-                elif line.strip():
-                    good.append(line + b"\n")
-                    numbers.append(first_line + i)
-            if not good:
-                return None, errors
-            cols, lines, more = _parse_good_lines(good, numbers, header, source)
-            errors += more
-            if cols is None:
-                return None, errors
+            cols, lines, errors = _line_by_line(data, first_line, header, source)
+        if cols is None:
+            return None, errors
         table, conv_errors = to_dns(cols, lines, source)
         return table, sorted(errors + conv_errors, key=lambda e: e.location.line or 0)
 
 
+def _line_by_line(data: bytes, first_line: int, header: list[str], source: str
+                  ) -> tuple[dict[str, pa.Array] | None, np.ndarray, list[RecordError]]:
+    """The slow path for a block pyarrow rejected: check each line, parse the good ones."""
+    good: list[bytes] = []
+    numbers: list[int] = []
+    errors: list[RecordError] = []
+    for i, raw in enumerate(split_lines(data)):
+        line = raw.rstrip(b"\r")
+        problem = _csv_line_problem(line, len(header))
+        if problem:
+            errors.append(RecordError(Location(source, line=first_line + i), problem,
+                                      sample(line)))
+        elif line.strip():
+            good.append(line + b"\n")
+            numbers.append(first_line + i)
+    if not good:
+        return None, np.zeros(0, dtype=np.int64), errors
+    cols, lines, more = _parse_good_lines(good, numbers, header, source)
+    return cols, lines, errors + more
+
+
 def _parse_csv(data: bytes, header: list[str]) -> dict[str, pa.Array]:
-    if b"\n\n" in data or data.startswith(b"\n") or b"\r" in data.replace(b"\r\n", b"\n"):
+    stray_cr = b"\r" in data and b"\r" in data.replace(b"\r\n", b"\n")
+    if b"\n\n" in data or data.startswith(b"\n") or stray_cr:
         raise pa.ArrowInvalid("blank line or stray carriage return")
     wanted = [c for c in header if c in DNS.names]
     table = pacsv.read_csv(
