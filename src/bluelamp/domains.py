@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from publicsuffixlist import PublicSuffixList
+from publicsuffixlist import PSLFILE, encode_idn
 
 __all__ = [
     "NameParts",
@@ -61,12 +62,6 @@ class NameParts(NamedTuple):
         return f"{self.label}.{self.suffix}"
 
 
-@lru_cache(maxsize=2)
-def _psl(private: bool) -> PublicSuffixList:
-    # Parsing the list takes ~0.1 s: once per process and mode.
-    return PublicSuffixList(accept_unknown=True, only_icann=not private)
-
-
 @lru_cache(maxsize=_CACHE_SIZE)
 def is_ip(name: str) -> bool:
     """True when `name` is an IPv4 or IPv6 address literal (optionally in brackets)."""
@@ -82,22 +77,11 @@ def is_ip(name: str) -> bool:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _split(name: str, private: bool) -> NameParts | None:
-    name = name.lower()
-    if name.endswith("."):
-        name = name[:-1]
-    if not name or is_ip(name):
+    # one implementation for scalar and bulk: the scalar is the bulk on one value, cached
+    sub, label, suffix = _split_unique(pa.array([name], pa.string()), private)
+    if not label[0].is_valid:
         return None
-    parts = name.split(".")
-    if "" in parts:
-        return None
-    suffix = _psl(private).publicsuffix(name)
-    if suffix is None:
-        return None
-    n_suffix = suffix.count(".") + 1
-    if len(parts) <= n_suffix:
-        return None  # the name is a public suffix itself
-    cut = len(parts) - n_suffix - 1
-    return NameParts(".".join(parts[:cut]), parts[cut], suffix)
+    return NameParts(sub[0].as_py(), label[0].as_py(), suffix[0].as_py())
 
 
 def split_name(name: str | None, *, private: bool = True) -> NameParts | None:
@@ -123,6 +107,132 @@ def labels(name: str) -> list[str]:
     """The labels of a name, left to right (trailing dot ignored; "" gives [])."""
     name = name[:-1] if name.endswith(".") else name
     return name.split(".") if name else []
+
+
+# ---------------------------------------------------------------- the vectorised PSL algorithm
+
+
+@dataclass(frozen=True)
+class _Rules:
+    exact: pa.Array  # "co.uk"
+    wildcard: pa.Array  # "ck" for the rule "*.ck"
+    exception: pa.Array  # "www.ck" for the rule "!www.ck"
+    max_depth: int  # labels in the longest rule
+
+
+@lru_cache(maxsize=2)
+def _rules(private: bool) -> _Rules:
+    """The PSL rules of the list shipped with `publicsuffixlist`, IDN rules also as A-labels."""
+    exact: set[str] = set()
+    wildcard: set[str] = set()
+    exception: set[str] = set()
+    icann = False
+    with open(PSLFILE, encoding="utf-8") as lines:
+        for line in lines:
+            text = line.strip()
+            if text.startswith("// ===BEGIN ICANN"):
+                icann = True
+            elif text.startswith("// ===END ICANN"):
+                icann = False
+            if not text or text.startswith("//") or (not icann and not private):
+                continue
+            rule = text.split()[0].lower()
+            for form in {rule, _a_labels(rule)}:
+                if form.startswith("!"):
+                    exception.add(form[1:])
+                elif form.startswith("*."):
+                    wildcard.add(form[2:])
+                else:
+                    exact.add(form)
+    depth = max(r.count(".") + 1 for r in exact | exception | {w + ".*" for w in wildcard})
+    exact_a, wildcard_a, exception_a = (
+        pa.array(sorted(x), pa.string()) for x in (exact, wildcard, exception))
+    return _Rules(exact_a, wildcard_a, exception_a, depth)
+
+
+def _a_labels(rule: str) -> str:
+    if rule.isascii():
+        return rule  # already A-labels: skip the slow IDNA codec
+    prefix = "!" if rule.startswith("!") else ""
+    try:
+        return prefix + encode_idn(rule.lstrip("!"))
+    except UnicodeError:
+        return rule
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
+
+
+def _ip_mask(norm: pa.Array) -> np.ndarray:
+    """IP literals among normalised names: IPv4 by regex; IPv6 (rare: contains ':') exactly."""
+    v4 = pc.match_substring_regex(norm, _IPV4).to_numpy(zero_copy_only=False)
+    colon = np.flatnonzero(pc.match_substring(norm, ":").to_numpy(zero_copy_only=False))
+    out = v4.astype(bool)
+    for i in colon:
+        out[i] = is_ip(norm[int(i)].as_py())
+    return out
+
+
+def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False))
+
+
+def _suffix_depths(dotted: pa.Array, n_labels: np.ndarray, rules: _Rules) -> np.ndarray:
+    """Labels in the public suffix of each ".name" (PSL algorithm: the longest matching rule,
+    exception before wildcard before exact; unknown TLDs count as a one-label suffix)."""
+    depth = np.zeros(len(dotted), dtype=np.int64)
+    for d in range(rules.max_depth + 1, 0, -1):
+        rows = np.flatnonzero((depth == 0) & (n_labels >= d))
+        if rows.size == 0:
+            continue
+        parts = pc.split_pattern(dotted.take(pa.array(rows)), ".", max_splits=d, reverse=True)
+        tail = pc.binary_join(pc.list_slice(parts, 1), ".")
+        exc = _np(pc.is_in(tail, value_set=rules.exception))
+        wild = _np(pc.is_in(tail, value_set=rules.wildcard))
+        exact = _np(pc.is_in(tail, value_set=rules.exact))
+        found = np.select([exc, wild & (n_labels[rows] > d), wild, exact], [d - 1, d + 1, d, d], 0)
+        depth[rows] = found
+    return np.where(depth == 0, 1, depth)
+
+
+def _split_unique(arr: pa.Array, private: bool) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(subdomain, label, suffix) for every value of `arr`; null where no registered domain."""
+    norm = pc.utf8_lower(pc.fill_null(arr, ""))
+    norm = pc.replace_substring_regex(norm, r"\.$", "", max_replacements=1)
+    n_labels = _np(pc.count_substring(norm, ".")) + 1
+    broken = _np(pc.match_substring_regex(norm, r"^$|^\.|\.\.|\.$")).astype(bool)
+    broken |= _np(pc.is_null(arr)).astype(bool) | _ip_mask(norm)
+    dotted = pc.binary_join_element_wise("", norm, ".")  # "." + name (separator is last)
+    depth = _suffix_depths(dotted, n_labels, _rules(private))
+    ok = ~broken & (n_labels > depth)
+    return _cut(dotted, depth, ok)
+
+
+def _cut(dotted: pa.Array, depth: np.ndarray, ok: np.ndarray) -> tuple[pa.Array, ...]:
+    """Cut each ".name" into subdomain, label and suffix at its suffix depth."""
+    n = len(dotted)
+    pieces: list[list[pa.Array]] = [[], [], []]
+    order: list[np.ndarray] = []
+    for d in np.unique(depth[ok]):
+        rows = np.flatnonzero(ok & (depth == d))
+        parts = pc.split_pattern(dotted.take(pa.array(rows)), ".", max_splits=int(d) + 1,
+                                 reverse=True)
+        pieces[0].append(pc.utf8_slice_codeunits(pc.list_element(parts, 0), 1, 1 << 30))
+        pieces[1].append(pc.list_element(parts, 1))
+        pieces[2].append(pc.binary_join(pc.list_slice(parts, 2), "."))
+        order.append(rows)
+    # position of each row in the concatenated pieces; rows without a result read a null
+    index = np.full(n, sum(len(r) for r in order), dtype=np.int64)
+    if order:
+        flat = np.concatenate(order)
+        index[flat] = np.arange(flat.size)
+    take = pa.array(index)
+    return tuple(
+        pa.concat_arrays([*(p.cast(pa.string()) for p in col), pa.nulls(1, pa.string())]).take(
+            take)
+        for col in pieces
+    )
 
 
 # ---------------------------------------------------------------- bulk (Arrow) versions
@@ -156,39 +266,33 @@ def map_unique(
     return pc.take(mapped, encoded.indices)
 
 
+def _parts(values: ArrayLike, private: bool) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """`_split_unique` over the distinct values only, expanded back to every row."""
+    encoded = pc.dictionary_encode(as_string_array(values))
+    columns = _split_unique(encoded.dictionary, private)
+    return columns[0].take(encoded.indices), columns[1].take(encoded.indices), columns[2].take(
+        encoded.indices)
+
+
 def registered_domains(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     """Vectorised `registered_domain`: string array, null where a name has none (or is null)."""
-    return map_unique(arr, lambda v: registered_domain(v, private=private), pa.string())
-
-
-def _part(index: int, private: bool) -> Callable[[str], str | None]:
-    def get(v: str) -> str | None:
-        parts = _split(v, private)
-        return None if parts is None else parts[index]
-
-    return get
+    _, label, suffix = _parts(arr, private)
+    return pc.binary_join_element_wise(label, suffix, ".")
 
 
 def split_names(arr: ArrayLike, *, private: bool = True) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Vectorised `split_name`: (subdomain, label, suffix) string arrays, null where none."""
-    arr = as_string_array(arr)
-    encoded = pc.dictionary_encode(arr)
-    distinct = [_split(v, private) for v in encoded.dictionary.to_pylist()]
-    columns = []
-    for i in range(3):
-        mapped = pa.array([None if p is None else p[i] for p in distinct], type=pa.string())
-        columns.append(pc.take(mapped, encoded.indices))
-    return columns[0], columns[1], columns[2]
+    return _parts(arr, private)
 
 
 def registered_labels(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     """The registered label (``example`` of ``www.example.co.uk``) of each name, or null."""
-    return map_unique(arr, _part(1, private), pa.string())
+    return _parts(arr, private)[1]
 
 
 def subdomains(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     """The part left of the registered domain ("" when none; null when no registered domain)."""
-    return map_unique(arr, _part(0, private), pa.string())
+    return _parts(arr, private)[0]
 
 
 def is_ips(arr: ArrayLike) -> np.ndarray:

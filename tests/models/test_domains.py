@@ -119,3 +119,44 @@ def test_never_crashes(names: list[str | None]) -> None:
             assert name is not None
             norm = name.lower().rstrip(".")
             assert norm == reg or norm.endswith("." + reg)
+
+
+def _official_cases() -> list[tuple[str | None, str | None]]:
+    """The PSL project's own test cases, shipped with the publicsuffixlist package."""
+    import re
+    from importlib import resources
+
+    text = resources.files("publicsuffixlist").joinpath("test_psl.txt").read_text("utf-8")
+    cases = []
+    pattern = re.compile(r"^checkPublicSuffix\((null|'[^']*'), (null|'[^']*')\);", re.M)
+    for m in pattern.finditer(text):  # commented-out cases start with // and do not match
+        name, expected = (None if g == "null" else g.strip("'") for g in m.groups())
+        cases.append((name, expected))
+    return cases
+
+
+def test_official_psl_test_cases() -> None:
+    cases = _official_cases()
+    assert len(cases) > 60
+    got = registered_domains([n for n, _ in cases]).to_pylist()
+    for (name, expected), reg in zip(cases, got, strict=True):
+        if name is not None and name.startswith("."):
+            assert reg is None  # leading dot: not a valid name
+        else:
+            assert reg == (expected.lower() if expected else None), name
+
+
+def test_bulk_agrees_with_publicsuffixlist_package() -> None:
+    """Our vectorised PSL algorithm against the package's own per-name implementation."""
+    from publicsuffixlist import PublicSuffixList
+
+    from bluelamp.resources import benign_domains, dga_names
+
+    names = [d for _, d in dga_names()][::4] + list(benign_domains("top"))[::4] + list(
+        benign_domains("random"))[::4]
+    names += ["x." + n for n in names[::3]] + [g[0] for g in GOLDEN if g[0] and "." in g[0]]
+    for private in (True, False):
+        psl = PublicSuffixList(only_icann=not private)
+        got = registered_domains(names, private=private).to_pylist()
+        want = [None if is_ip(n) else psl.privatesuffix(n) for n in names]
+        assert got == want

@@ -125,20 +125,22 @@ class DGAModel:
         return padded[indices]
 
 
-def _scoring_label(name: str) -> str:
-    parts = domains.split_name(name) or domains.split_name(name, private=False)
-    if parts is not None:
-        return parts.label
-    if domains.is_ip(name):
-        return ""
-    labels = domains.labels(name.lower())
-    return labels[0] if labels else ""
-
-
-def scoring_labels(names: pa.Array | Sequence[str]) -> pa.Array:
+def scoring_labels(names: pa.Array | Sequence[str | None]) -> pa.Array:
     """The label `DGAModel.score` scores for each name (see module doc); "" for none."""
-    arr = domains.as_string_array(names)
-    return domains.map_unique(arr, _scoring_label, pa.string()).fill_null("")
+    encoded = pc.dictionary_encode(domains.as_string_array(names))
+    uniq = encoded.dictionary
+    label = domains.registered_labels(uniq)
+    missing = np.flatnonzero(label.is_null().to_numpy(zero_copy_only=False))
+    if missing.size:
+        rest = uniq.take(pa.array(missing))
+        icann = domains.registered_labels(rest, private=False)
+        first = pc.list_element(pc.split_pattern(pc.utf8_lower(rest), ".", max_splits=1), 0)
+        fallback = pc.if_else(domains.is_ips(rest), "", pc.coalesce(icann, first))
+        slot = np.full(len(uniq), len(fallback), dtype=np.int64)  # the extra null
+        slot[missing] = np.arange(missing.size)
+        spread = pa.concat_arrays([fallback.cast(pa.string()), pa.nulls(1, pa.string())])
+        label = pc.coalesce(label, spread.take(pa.array(slot)))
+    return label.take(encoded.indices).fill_null("")
 
 
 @cache

@@ -16,7 +16,7 @@ Features (all of one label, without dots):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,16 +186,27 @@ def _entropy(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def word_hashes(codes: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Polynomial hashes of every all-letter window of length k, and their validity."""
-    n, width = codes.shape
-    span = width - k + 1
-    h = np.zeros((n, span), dtype=np.uint64)
-    letters = np.ones((n, span), dtype=bool)
-    for j in range(k):
-        window = codes[:, j : j + span]
-        h = h * _WORD_BASE + window.astype(np.uint64)
-        letters &= _IS_LETTER[window]
-    valid = letters & (np.arange(span)[None, :] <= (lengths - k)[:, None])
-    return h, valid
+    for kk, h, valid in iter_word_hashes(codes, lengths, k, k):
+        if kk == k:
+            return h, valid
+    raise ValueError(f"no window of length {k} in width {codes.shape[1]}")
+
+
+def iter_word_hashes(
+    codes: np.ndarray, lengths: np.ndarray, k_min: int, k_max: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(k, hashes, valid) for window lengths k_min..k_max, each built from the previous one
+    (one multiply-add per window instead of k)."""
+    width = codes.shape[1]
+    h = codes.astype(np.uint64)
+    letters = _IS_LETTER[codes]
+    for k in range(2, min(k_max, width) + 1):
+        span = width - k + 1
+        h = h[:, :span] * _WORD_BASE + codes[:, k - 1 :].astype(np.uint64)
+        letters = letters[:, :span] & _IS_LETTER[codes[:, k - 1 :]]
+        if k >= k_min:
+            valid = letters & (np.arange(span)[None, :] <= (lengths - k)[:, None])
+            yield k, h, valid
 
 
 def word_bucket(h: np.ndarray, bits: int) -> np.ndarray:
@@ -214,8 +225,7 @@ def word_coverage(
     bits = int(np.log2(bitset.size * 8))
     diff = np.zeros((3, n, width + 1), dtype=np.int32)
     longest = np.zeros(n, dtype=np.int64)
-    for k in range(WORD_MIN, min(WORD_MAX, width) + 1):
-        h, valid = word_hashes(codes, lengths, k)
+    for k, h, valid in iter_word_hashes(codes, lengths, WORD_MIN, WORD_MAX):
         b = word_bucket(h, bits)
         found = valid & ((bitset[b >> 3] >> (b & 7).astype(np.uint8)) & 1).astype(bool)
         longest = np.where(found.any(axis=1), k, longest)
