@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from bluelamp.schema import DNS
 from bluelamp.sources.base import read_path
-from bluelamp.sources.zeek import ZeekJsonReader, ZeekTsvReader
+from bluelamp.sources.zeek import ZeekTsvReader
+from bluelamp.sources.zeekjson import ZeekJsonReader
 
 FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "query",
           "qtype", "rcode", "answers", "TTLs"]

@@ -1,4 +1,4 @@
-"""Zeek `dns.log`: the ASCII (TSV) writer and the JSON writer.
+"""Zeek `dns.log` written by the ASCII (TSV) writer; the JSON writer is in `zeekjson`.
 
 TSV is driven by its header lines (`#separator`, `#set_separator`, `#unset_field`,
 `#empty_field`, `#fields`); columns may come in any order, unknown columns are ignored,
@@ -34,7 +34,6 @@ from bluelamp.sources.textblocks import (
     MAX_LINE_BYTES,
     ErrorLog,
     iter_line_blocks,
-    parse_ndjson,
     sample,
     split_lines,
 )
@@ -259,13 +258,13 @@ class ZeekTsvReader:
                 errors += state.log.admit(errs)
                 if table is not None and table.num_rows:
                     tables.append(table)
-            yield from _chunks(tables, errors, batch_size)
+            yield from chunks(tables, errors, batch_size)
         final = state.log.admit(state.masked_error()) + state.log.summary()
         if final:
             yield Chunk(None, final)
 
 
-def _chunks(tables: list[pa.Table], errors: list[RecordError], batch_size: int
+def chunks(tables: list[pa.Table], errors: list[RecordError], batch_size: int
             ) -> Iterator[Chunk]:
     batches = [b for t in tables for b in t.to_batches(max_chunksize=batch_size)]
     if not batches:
@@ -438,51 +437,4 @@ def _parse_tsv(data: bytes, h: Header) -> dict[str, pa.Array]:
     return {c: convert.as_array(table.column(c)) for c in wanted}
 
 
-# --------------------------------------------------------------------------------------------
-# JSON (LogAscii::use_json=T): one object per line, keys like "id.orig_h"
-# --------------------------------------------------------------------------------------------
-_JSON_TYPES: dict[str, pa.DataType] = {
-    "id.orig_h": pa.string(), "id.orig_p": pa.int64(), "id.resp_h": pa.string(),
-    "proto": pa.string(), "query": pa.string(), "qtype": pa.int64(), "rcode": pa.int64(),
-    "answers": pa.list_(pa.string()), "TTLs": pa.list_(pa.float64()),
-}
-_ISO_TS = re.compile(rb'"ts"\s*:\s*"')
-
-
-class ZeekJsonReader:
-    name = "zeek-json"
-    description = "Zeek dns.log, JSON writer (one object per line, gzip ok)"
-    sniff_priority = 30
-
-    def sniff(self, head: bytes) -> bool:
-        first = head.lstrip().split(b"\n", 1)[0]
-        return first.startswith(b"{") and b'"id.orig_h"' in first and b'"ts"' in first
-
-    def read(self, stream: BinaryIO, source: str, *, batch_size: int) -> Iterator[Chunk]:
-        log = ErrorLog(source)
-        masked_count, masked_first = 0, None
-        for block in iter_line_blocks(stream, source):
-            errors = log.admit(block.errors)
-            # Zeek writes ts either as epoch seconds or (JSON::TS_ISO8601) as a string
-            ts_type = pa.string() if _ISO_TS.search(block.data[:4096]) else pa.float64()
-            schema = pa.schema([("ts", ts_type), *_JSON_TYPES.items()])
-            table, lines, errs = parse_ndjson(block.data, block.first_line, schema, source)
-            tables: list[pa.Table] = []
-            if table is not None:
-                conv = to_dns({c: convert.as_array(table.column(c)) for c in table.column_names},
-                              lines, source, Header())
-                errs = sorted(errs + conv.errors, key=lambda e: e.location.line or 0)
-                tables.append(conv.table)
-                masked_count += conv.masked_count
-                masked_first = masked_first or conv.masked_first
-            errors += log.admit(errs)
-            yield from _chunks(tables, errors, batch_size)
-        final = log.summary()
-        if masked_count:
-            final.insert(0, RecordError(Location(source, line=masked_first, field="ts"),
-                                        f"{masked_count} rows have masked timestamps"))
-        if final:
-            yield Chunk(None, final)
-
-
-READERS = [ZeekTsvReader(), ZeekJsonReader()]
+READERS = [ZeekTsvReader()]
