@@ -5,18 +5,32 @@ from bluelamp.store.models.accounts import PRIVILEGED, ApiToken, Role, User, Web
 from bluelamp.store.models.audit import AuditEntry
 from bluelamp.store.models.base import Base
 from bluelamp.store.models.orgs import Organisation, OrgAsn, OrgDomain, OrgNetwork, Status
+from bluelamp.store.models.suspensions import (
+    Agency,
+    AgencyOfficer,
+    Complaint,
+    Evidence,
+    SuspensionItem,
+    SuspensionRequest,
+)
 
 __all__ = [
     "PRIVILEGED",
+    "Agency",
+    "AgencyOfficer",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Complaint",
+    "Evidence",
     "OrgAsn",
     "OrgDomain",
     "OrgNetwork",
     "Organisation",
     "Role",
     "Status",
+    "SuspensionItem",
+    "SuspensionRequest",
     "User",
     "WebSession",
 ]
