@@ -68,12 +68,14 @@ class Decoded:
 
 
 def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray, *,
-                  default_ts_us: int | None = None) -> Decoded:
+                  default_ts_us: int | None = None, pending: bool = True) -> Decoded:
     """Decode dnstap payloads `data[starts[i]:ends[i]]` in bulk.
 
     Queries whose response is in the same batch are recognised by a key made of raw bytes
     (client address and port, DNS id, question section) and dropped *before* their DNS
-    message is decoded: with resolvers that log both, that halves the DNS decoding."""
+    message is decoded: with resolvers that log both, that halves the DNS decoding.
+    `pending` says whether queries from earlier batches still wait for a response; when
+    not, and this batch holds no queries, no keys are needed (responses-only streams)."""
     buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
     if not buf.size:
         buf = np.zeros(1, np.uint8)
@@ -98,7 +100,10 @@ def decode_frames(data: bytes | np.ndarray, starts: np.ndarray, ends: np.ndarray
     cand = np.flatnonzero(wanted & has_dns)
     d_start = np.where(is_r, f[M_RMSG].start, f[M_QMSG].start)
     d_end = np.where(is_r, f[M_RMSG].end, f[M_QMSG].end)
-    keys = _raw_keys(buf, f, cand, d_start[cand], d_end[cand])
+    if pending or not is_r[cand].all():
+        keys = _raw_keys(buf, f, cand, d_start[cand], d_end[cand])
+    else:
+        keys = pa.nulls(cand.size, pa.binary())
     ts, has_ts = _timestamps(f, cand, default_ts_us)
     answered, ts = _pair_in_batch(keys, is_r[cand], ts, has_ts, f[M_QSEC].present[cand])
     keep = ~answered
@@ -319,8 +324,9 @@ class DnstapDecoder:
         self.skipped = 0
 
     def decode(self, frames: FrameBatch, *, default_ts_us: int | None = None) -> Chunk:
+        waiting = self.pairer.pending is not None and self.pairer.pending.num_rows > 0
         dec = decode_frames(frames.data, frames.starts, frames.ends,
-                            default_ts_us=default_ts_us)
+                            default_ts_us=default_ts_us, pending=waiting)
         self.skipped += dec.skipped
         errors = [RecordError(Location(self.source, offset=int(frames.base + frames.starts[i]
                                                                  - 4)), f"dnstap frame: {why}")
