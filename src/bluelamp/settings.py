@@ -7,6 +7,7 @@ defaults. Nothing is read at import time: call `load_settings()`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
@@ -86,6 +87,54 @@ class AttributionSettings(BaseModel):
         "country → region (regional police unit).")
 
 
+class SuspensionSettings(BaseModel):
+    zones: list[str] = Field(
+        default_factory=list,
+        description="Zones the registry runs (e.g. uk, co.uk); requests outside them are refused.")
+    adapter: str = Field(
+        "rfc2136", description="Registry adapter that changes the zone: rfc2136 (DNS UPDATE "
+        "signed with TSIG) or none (decisions are recorded, nothing is changed).")
+    server: str = Field("127.0.0.1", description="Primary authoritative server that takes "
+                        "RFC 2136 updates and zone transfers.")
+    port: int = Field(53, description="Port of that server.")
+    tsig_name: str = Field("bluelamp-key", description="Name of the TSIG key for updates.")
+    tsig_secret: str | None = Field(None, description="Base64 TSIG secret (shared with the "
+                                    "server's key of the same name).")
+    tsig_algorithm: str = Field("hmac-sha256", description="TSIG algorithm.")
+    timeout: float = Field(5.0, description="Seconds to wait for the authoritative server.")
+    redirect_ipv4: list[str] = Field(
+        default_factory=list,
+        description="IPv4 addresses of the web server that shows the suspension landing page.")
+    redirect_ipv6: list[str] = Field(
+        default_factory=list,
+        description="IPv6 addresses of the web server that shows the suspension landing page.")
+    redirect_ttl: int = Field(300, description="TTL of the redirect records.")
+    resolvers: list[str] = Field(
+        default_factory=list,
+        description="Resolvers asked whether a requested name resolves; system ones when empty.")
+    resolver_port: int = Field(53, description="Port of those resolvers.")
+    evidence_dir: Path = Field(Path("bluelamp-evidence"), description="Folder of evidence "
+                               "files, stored by SHA-256 (content-addressed).")
+    evidence_max_bytes: int = Field(10_000_000, description="Largest evidence file accepted.")
+    evidence_types: list[str] = Field(
+        default_factory=lambda: ["application/pdf", "image/png", "image/jpeg", "text/plain",
+                                 "text/csv", "message/rfc822"],
+        description="Media types accepted as evidence (checked against the file's content).")
+    max_bulk_names: int = Field(25_000, description="Most names in one bulk request.")
+    sla_hours: dict[str, int] = Field(
+        default_factory=lambda: {"immediate": 4, "high": 24, "normal": 72, "low": 240},
+        description="Service level per urgency: hours from request to decision.")
+    complaint_working_days: int = Field(
+        10, description="Working days the agency has to answer a complaint before the "
+        "suspension is lifted.")
+    public_holidays: list[dt.date] = Field(
+        default_factory=list, description="Public holidays skipped by the complaint clock.")
+    smtp_host: str | None = Field(None, description="SMTP server for registrant notices and "
+                                  "agency messages; notices are only stored when unset.")
+    smtp_port: int = Field(25, description="Port of that SMTP server.")
+    mail_from: str = Field("suspensions@localhost", description="Sender of those messages.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BLUELAMP_", env_nested_delimiter="__", extra="ignore"
@@ -96,6 +145,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     attribution: AttributionSettings = Field(default_factory=AttributionSettings)
+    suspensions: SuspensionSettings = Field(default_factory=SuspensionSettings)
 
 
 def config_path(config: Path | None = None) -> Path | None:
@@ -137,3 +187,21 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         return Settings.model_validate(_FromFile(**overrides).model_dump())
     except (ValidationError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"invalid settings ({path or 'environment'}): {exc}") from None
+
+
+def reference_markdown() -> str:
+    """The settings reference for docs/configuration.md, derived from the models above."""
+    lines: list[str] = []
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        lines += [f"### `[{section}]`", "", "| setting | environment | default | meaning |",
+                  "| --- | --- | --- | --- |"]
+        for key, sub in model.model_fields.items():
+            default = sub.get_default(call_default_factory=True)
+            shown = "(none)" if default is None else f"`{default}`"
+            env = f"BLUELAMP_{section.upper()}__{key.upper()}"
+            lines.append(f"| `{section}.{key}` | `{env}` | {shown} | {sub.description} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -12,7 +12,7 @@ db_app = typer.Typer(help="Control-plane database (SQLite by default, PostgreSQL
 
 
 @db_app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
     """Create or migrate the database named by `database.url`.
 
     Example: BLUELAMP_DATABASE__URL=postgresql://bl@127.0.0.1/bl bluelamp db upgrade"""
