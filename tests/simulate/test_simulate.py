@@ -231,3 +231,17 @@ def test_answer_addresses_are_public_unicast(day: tuple[pa.Table, pa.Table]) -> 
     assert len(addresses) > 1000
     bad = [a for a in addresses if not a.is_global and a not in ip_network("127.0.0.0/8")]
     assert not bad, bad[:5]
+
+
+def test_benign_heartbeats_are_periodic_and_benign(day: tuple[pa.Table, pa.Table]) -> None:
+    dns, labels = day
+    benign = set(labels.filter(pc.invert(labels.column("malicious"))).column("client")
+                 .to_pylist())
+    rows = dns.filter(pc.equal(dns.column("qname"), "api.datadoghq.com"))
+    if rows.num_rows == 0:  # the seed gave no agent that name; any IoT endpoint will do
+        rows = dns.filter(pc.match_substring(dns.column("qname"), "-ats.iot."))
+    clients = set(rows.column("client").to_pylist())
+    assert clients and clients <= benign
+    one = rows.filter(pc.equal(rows.column("client"), sorted(clients)[0]))
+    gaps = np.diff(one.column("ts").cast(pa.int64()).to_numpy()) / 1e6
+    assert len(gaps) > 20 and gaps.std() / gaps.mean() < 0.05

@@ -79,10 +79,6 @@ class Benign(Behaviour):
                         for a, k in zip(self.world.address, self.world.kind.tolist(),
                                         strict=True)]
         self.actors = self.clients
-        self.queries = np.zeros(n, np.int64)
-        self.nx = np.zeros(n, np.int64)
-        self.first = np.full(n, np.iinfo(np.int64).max)
-        self.last = np.full(n, np.iinfo(np.int64).min)
         self._names: dict[int, str] = {}
 
     def generate(self, lo_us: int, hi_us: int, g: np.random.Generator) -> list[Draft]:
@@ -147,21 +143,16 @@ class Benign(Behaviour):
                                       g.integers(20, 600, len(sel[2]))])
         keep = t < hi_us  # a session that started late in the slice ends at its edge
         idx, qtype, t = idx[keep], qtype[keep], t[keep]
-        self._count(client[idx], t, rcode[idx])
         return [Draft(t, client[idx], self._qnames(key[idx]), qtype, rcode[idx])]
 
-    def _count(self, client: np.ndarray, ts: np.ndarray, rcode: np.ndarray) -> None:
-        n = self.world.n
-        self.queries += np.bincount(client, minlength=n)
-        self.nx += np.bincount(client, weights=rcode == 3, minlength=n).astype(np.int64)
-        np.minimum.at(self.first, client, ts)
-        np.maximum.at(self.last, client, ts)
-
     def labels(self) -> list[dict[str, object]]:
+        """One row per client that no malicious behaviour claimed, with the counts of all
+        its queries (every benign behaviour's)."""
+        w = self.world
         for i, actor in enumerate(self.clients):
-            if self.queries[i]:
-                actor.queries, actor.nxdomain = int(self.queries[i]), int(self.nx[i])
-                actor.first_us, actor.last_us = int(self.first[i]), int(self.last[i])
+            if w.queries[i]:
+                actor.queries, actor.nxdomain = int(w.queries[i]), int(w.nxdomain[i])
+                actor.first_us, actor.last_us = int(w.first_us[i]), int(w.last_us[i])
         claimed = self.world.claimed
         return [a.row(self.name) for i, a in enumerate(self.clients) if i not in claimed]
 

@@ -37,6 +37,8 @@ class Simulation:
         for i, (lo, hi) in enumerate(self.cfg.slices()):
             drafts = [d for b in self.behaviours for d in b.generate(lo, hi, rng(
                 self.cfg.seed, b.name, i))]
+            for d in drafts:
+                self.world.tally(d.client, d.ts, d.rcode)
             table = assemble(self.world, drafts, rng(self.cfg.seed, "ports", i), self._sizes)
             self.rows += table.num_rows
             yield table

@@ -8,6 +8,7 @@ from bluelamp.simulate.benign import Benign
 from bluelamp.simulate.cdn import CdnNames
 from bluelamp.simulate.dga import Dga
 from bluelamp.simulate.fast_flux import FastFlux
+from bluelamp.simulate.heartbeats import Heartbeats
 from bluelamp.simulate.phishing import Phishing
 from bluelamp.simulate.probes import BrowserProbes
 from bluelamp.simulate.services import Services
@@ -15,7 +16,7 @@ from bluelamp.simulate.spam import SpamBot
 from bluelamp.simulate.tunnel import Tunnel
 from bluelamp.simulate.water_torture import WaterTorture
 
-_DEFAULT = (Dga, Beacon, Tunnel, Benign, CdnNames, BrowserProbes, Services)
+_DEFAULT = (Dga, Beacon, Tunnel, Benign, CdnNames, BrowserProbes, Services, Heartbeats)
 #: hooks for later detectors: run with SimConfig(extra=(...)) or `--extra`
 _OPTIONAL = (SpamBot, WaterTorture, FastFlux, Phishing)
 BEHAVIOURS: dict[str, type[Behaviour]] = {b.name: b for b in (*_DEFAULT, *_OPTIONAL)}

@@ -42,6 +42,26 @@ class World:
     port_range: np.ndarray  # int8 index into _PORT_RANGES
     zone: Zone
     claimed: set[int] = field(default_factory=set)
+    #: per client, over every behaviour: queries, NXDOMAIN answers, first and last time
+    queries: np.ndarray = field(init=False)
+    nxdomain: np.ndarray = field(init=False)
+    first_us: np.ndarray = field(init=False)
+    last_us: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.address)
+        self.queries = np.zeros(n, np.int64)
+        self.nxdomain = np.zeros(n, np.int64)
+        self.first_us = np.full(n, np.iinfo(np.int64).max)
+        self.last_us = np.full(n, np.iinfo(np.int64).min)
+
+    def tally(self, client: np.ndarray, ts: np.ndarray, rcode: np.ndarray) -> None:
+        """Count generated rows per client (for the benign clients' labels)."""
+        self.queries += np.bincount(client, minlength=self.n)
+        self.nxdomain += np.bincount(client, weights=rcode == 3, minlength=self.n).astype(
+            np.int64)
+        np.minimum.at(self.first_us, client, ts)
+        np.maximum.at(self.last_us, client, ts)
 
     @property
     def n(self) -> int:
