@@ -107,3 +107,15 @@ def test_sensor_is_carried_to_the_finding() -> None:
              for i in range(5)]
     (f,) = run(dns(rows), NxdomainBurst(min_count=20))
     assert (f.subject, f.sensor) == ("a", "res-2")
+
+
+def test_one_repeated_name_is_explained_as_misconfiguration() -> None:
+    rows = [{"ts": at(0, i), "client": "a", "qname": "wpad.corp.example", "rcode": 3}
+            for i in range(30)]
+    rows += [{"ts": at(1), "client": f"b{i}", "qname": "ok", "rcode": 0} for i in range(5)]
+    (f,) = run(dns(rows), NxdomainBurst(min_count=20))
+    assert f.evidence["single_name"] is True
+    assert "all for the one name wpad.corp.example" in f.explanation
+    (g,) = run(population({"a": 30, **{f"b{i}": 0 for i in range(5)}}),
+               NxdomainBurst(min_count=20))
+    assert g.evidence["single_name"] is False and "DGA" in g.explanation

@@ -82,16 +82,22 @@ class NxdomainBurst:
         nx, queries = int(row["nx"]), int(row["queries"])  # type: ignore[call-overload]
         threshold = baseline["threshold"]
         samples = sorted({str(row["sample_a"]), str(row["sample_b"])})
+        # smallest == largest name means every failed lookup was for that one name
+        one_name = len(samples) == 1
         evidence = {"nxdomain": nx, "queries": queries, "nx_ratio": round(nx / queries, 4),
-                    "sample_names": samples, "baseline": baseline,
+                    "sample_names": samples, "single_name": one_name, "baseline": baseline,
                     "window_start": ctx.start.isoformat()}
+        meaning = (f"all for the one name {samples[0]}, which points to a broken "
+                   f"configuration or a removed service rather than malware, so check that "
+                   f"host's settings" if one_name else
+                   "for different names, the pattern of malware trying generated (DGA) "
+                   "domains, so check that host")
         explanation = (
             f"Client {row['client']} got {nx} NXDOMAIN answers ({nx / queries:.0%} of its "
             f"{queries} queries) in the {_span(ctx)} window, above the alarm level of "
             f"{threshold:g} (the larger of {self.min_count} and the population median "
             f"{baseline['median']:g} + {self.k:g} × MAD {baseline['mad']:g} over "
-            f"{baseline['clients']} clients); such bursts usually mean malware trying "
-            f"generated (DGA) domains or a broken configuration, so check that host."
+            f"{baseline['clients']} clients), {meaning}."
         )
         return Finding(
             detector=self.name, type=self.finding_type, subject_kind="client",
