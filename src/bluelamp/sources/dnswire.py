@@ -100,7 +100,9 @@ def walk_names(buf: WireBuffer, base: np.ndarray, limit: np.ndarray, pos: np.nda
     compression pointers), `limit` the message end, `pos` where the name starts.
 
     A pointer must point strictly before every position visited so far in this name (as
-    dnspython requires), which guarantees termination on hostile input."""
+    dnspython requires), which guarantees termination on hostile input. Without `collect`
+    (skipping a name to reach what follows) the walk stops at the first pointer: the name
+    it points to is not needed, only checked to lie before it."""
     n = pos.size
     p = pos.astype(I64).copy()
     lowest = p.copy()
@@ -139,7 +141,9 @@ def walk_names(buf: WireBuffer, base: np.ndarray, limit: np.ndarray, pos: np.nda
         total[lb] += ln + 1
         bad_idx = np.concatenate([active[bad], pt[~ptr_ok], lb[~lab_ok]])
         ok[bad_idx] = False
-        cont = (is_ptr | is_lab) & ok[active] & (total[active] <= MAX_NAME_WIRE)
+        # a walk that only skips a name stops at its first pointer: the record goes on
+        # after the pointer, which has been checked to point backwards
+        cont = ((is_ptr & collect) | is_lab) & ok[active] & (total[active] <= MAX_NAME_WIRE)
         active = active[cont]
     ok &= total <= MAX_NAME_WIRE
     if segs:
