@@ -131,6 +131,7 @@ class PrefixTable:
         self._v4_pos[prefixes.v4_row] = np.arange(len(prefixes.v4_row))
         self._v6_pos = np.full(size, -1, dtype=np.int64)
         self._v6_pos[prefixes.v6_row] = np.arange(len(prefixes.v6_row))
+        self._all_text: pa.Array | None = None  # every row's text, once asked for many
 
     def __len__(self) -> int:
         return len(self.prefixes)
@@ -153,9 +154,20 @@ class PrefixTable:
         return {int(r): t for r, t in zip(uniq.tolist(), texts, strict=True) if t is not None}
 
     def network_strings(self, rows: np.ndarray) -> pa.Array:
-        """CIDR text per prefix row (null for -1). IPv4 is formatted with pyarrow.compute;
-        IPv6 with `ipaddress` (callers pass distinct rows, so that is rare)."""
+        """CIDR text per prefix row (null for -1).
+
+        A call for many rows formats the whole table once and keeps it: a stream of event
+        chunks then pays only a `take` per chunk."""
         rows = np.asarray(rows, dtype=np.int64)
+        size = len(self._v4_pos)
+        if self._all_text is None and len(rows) * 4 >= size > 0:
+            self._all_text = self._format(np.arange(size))
+        if self._all_text is not None:
+            return take_or_null(self._all_text, np.where((rows >= 0) & (rows < size), rows, -1))
+        return self._format(rows)
+
+    def _format(self, rows: np.ndarray) -> pa.Array:
+        """IPv4 is formatted with pyarrow.compute, IPv6 one by one with inet_ntop."""
         inside = (rows >= 0) & (rows < len(self._v4_pos))
         safe = np.where(inside, rows, 0)
         pos4 = np.where(inside, self._v4_pos[safe] if len(self._v4_pos) else -1, -1)
