@@ -16,6 +16,7 @@ by `bluelamp.sources.pairing`.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from bluelamp.sources.pcapfile import (
     PacketBatch,
     iter_capture,
 )
+from bluelamp.sources.textblocks import ErrorLog
 
 DNS_PORT = 53
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
@@ -400,21 +402,30 @@ class PcapReader:
         return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
 
     def read(self, stream: BinaryIO, source: str, *, batch_size: int) -> Iterator[Chunk]:
-        head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+        buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(
+            stream)  # type: ignore[type-var]
+        head = buffered.peek(4)[:4]
+        stream = buffered
         extractor = _Extractor(source)
         pairer = Pairer(source, PurePath(source).name)
+        log = ErrorLog(source)
         try:
             for packets in iter_capture(stream, head):
                 table, errors = pairer.add(messages(packets, extractor))
-                yield from _chunks(table, extractor.take_errors(False) + errors, batch_size)
+                errors = log.admit(_by_offset(extractor.take_errors(False) + errors))
+                yield from _chunks(table, errors, batch_size)
         except CaptureError as exc:
             extractor.errors.append(RecordError(Location(source, offset=exc.offset), str(exc)))
         table, errors = pairer.add(MessageBatch.empty(), final=True)
-        yield from _chunks(table, extractor.take_errors(True) + errors, batch_size)
+        errors = log.admit(_by_offset(extractor.take_errors(True) + errors)) + log.summary()
+        yield from _chunks(table, errors, batch_size)
+
+
+def _by_offset(errors: list[RecordError]) -> list[RecordError]:
+    return sorted(errors, key=lambda e: (e.location.offset is None, e.location.offset or 0))
 
 
 def _chunks(table: pa.Table, errors: list[RecordError], batch_size: int) -> Iterator[Chunk]:
-    errors = sorted(errors, key=lambda e: (e.location.offset is None, e.location.offset or 0))
     batches = table.to_batches(max_chunksize=batch_size) if table.num_rows else []
     if not batches and errors:
         yield Chunk(None, errors)
