@@ -34,3 +34,15 @@ def test_over_long_line(fmt: str, size: int, tmp_path: Path) -> None:
     assert names == ["a.test", "b.test"]
     assert len(errors) == 1
     assert errors[0].location.line == (3 if head else 2)
+
+
+def test_error_log_caps_and_summarises() -> None:
+    from bluelamp.errors import Location, RecordError
+    from bluelamp.sources.textblocks import ErrorLog
+
+    log = ErrorLog("f.log", limit=3)
+    errors = [RecordError(Location("f.log", line=i), "bad") for i in range(1, 6)]
+    assert [e.location.line for e in log.admit(errors[:2])] == [1, 2]
+    assert [e.location.line for e in log.admit(errors[2:])] == [3]
+    (summary,) = log.summary()
+    assert summary.location.line == 4 and "2 more bad records" in summary.message
