@@ -215,11 +215,11 @@ def test_extremes_parse(text: str) -> None:
 
 
 def test_network_strings_on_demand_and_cached() -> None:
-    cidrs = [f"10.{i}.0.0/16" for i in range(60)] + [f"2001:db8:{i:x}::/48" for i in range(40)]
+    cidrs = [f"10.{i}.0.0/16" for i in range(60)] + [f"2001:db8:{i + 1:x}::/48" for i in range(40)]
     t = table(cidrs)
     # A few rows: formatted on demand; then all of them: the whole table is kept.
     few = t.network_strings(np.array([3, 75, -1]))
-    assert few.to_pylist() == ["10.3.0.0/16", "2001:db8:f::/48", None]
+    assert few.to_pylist() == ["10.3.0.0/16", "2001:db8:10::/48", None]
     assert t._all_text is None
     every = t.network_strings(np.arange(-1, 100))
     assert t._all_text is not None
