@@ -19,10 +19,13 @@ def section(name: str) -> str:
     return text[start:] if end < 0 else text[start:end]
 
 
-@pytest.mark.parametrize("name", ["analyze", "query", "hunt", "demo"])
+@pytest.mark.parametrize("name", ["analyze", "query", "hunt", "demo", "lake compact",
+                                  "lake prune"])
 def test_every_option_is_documented(name: str) -> None:
-    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
-    doc = section(name)
+    command = typer.main.get_command(app)
+    for word in name.split():
+        command = command.commands[word]  # type: ignore[attr-defined]
+    doc = section(name.split()[0])
     for param in command.params:
         for opt in param.opts:
             if opt.startswith("--") and opt != "--help":

@@ -70,7 +70,8 @@ def since_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _lake(path: Path | None) -> Lake:
+def open_lake(path: Path | None) -> Lake:
+    """The lake at `path`, else at the lake.path setting."""
     if path is None:
         from bluelamp.settings import load_settings
 
@@ -118,7 +119,7 @@ def query(
     Example: [bold]bluelamp query "SELECT type, count(*) FROM finding GROUP BY type" --json[/bold]
     """
     try:
-        table = _lake(lake).query(sql)
+        table = open_lake(lake).query(sql)
     except BluelampError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -146,10 +147,10 @@ def hunt(
     start = since_time(since)
     try:
         if domain is not None:
-            table = hunt_table(_lake(lake), domain, start)
+            table = hunt_table(open_lake(lake), domain, start)
             what = f"looked up {domain} (or below)"
         else:
-            table = hunt_ip_table(_lake(lake), str(ip), start)
+            table = hunt_ip_table(open_lake(lake), str(ip), start)
             what = f"got the answer {ip}"
     except BluelampError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,21 @@ class Lake:
             for part in parts:
                 part.unlink()
             removed += len(parts)
+        return removed
+
+    def prune(self, kind: str, before: dt.date) -> list[str]:
+        """Delete whole day partitions of `kind` older than `before` (retention: DNS
+        observations are personal data). Returns the days removed."""
+        _schema(kind)
+        removed = []
+        for day_dir in sorted((self.root / f"kind={kind}").glob("day=*")):
+            try:
+                day = dt.date.fromisoformat(day_dir.name.removeprefix("day="))
+            except ValueError:
+                continue  # not ours: leave it alone
+            if day < before:
+                shutil.rmtree(day_dir)
+                removed.append(day.isoformat())
         return removed
 
     # ---------------------------------------------------------------- reading
