@@ -119,3 +119,16 @@ def test_one_repeated_name_is_explained_as_misconfiguration() -> None:
     (g,) = run(population({"a": 30, **{f"b{i}": 0 for i in range(5)}}),
                NxdomainBurst(min_count=20))
     assert g.evidence["single_name"] is False and "DGA" in g.explanation
+
+
+def test_eviction_is_deterministic_on_ties() -> None:
+    det = NxdomainBurst(min_count=1)
+    kept = []
+    for order in (1, -1):
+        ctx = WindowContext(at(0), at(60), Limits(max_keys=2))
+        state = det.init_state(ctx)
+        table = population({f"c{i}": 3 for i in range(6)}, ok=0)
+        for batch in table.to_batches(max_chunksize=3)[::order]:
+            state = det.update(state, batch.select(list(det.columns)), ctx)
+        kept.append(sorted(state.merge(ctx).column("client").to_pylist()))
+    assert kept[0] == kept[1] == ["c0", "c1"]

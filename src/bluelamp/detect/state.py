@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bluelamp.detect.base import WindowContext
 
@@ -78,5 +77,6 @@ class KeyedAggregate:
         ctx.drop("keys-evicted", table.num_rows - cap)
         if self.rank is None:
             return table.slice(0, cap)
-        order = pc.select_k_unstable(table, cap, [(self.rank, "descending")])
-        return table.take(order)
+        # ties broken by key, so that the same input always keeps the same keys
+        order = [(self.rank, "descending"), *((k, "ascending") for k in self.keys)]
+        return table.sort_by(order).slice(0, cap)
