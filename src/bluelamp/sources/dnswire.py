@@ -67,7 +67,7 @@ class WireBuffer:
         self.last = self.a.size - 1
 
     def u8(self, idx: np.ndarray) -> np.ndarray:
-        return self.a[np.minimum(idx, self.last)].astype(I64)
+        return self.a.take(idx, mode="clip").astype(I64)
 
     def u16(self, idx: np.ndarray) -> np.ndarray:
         return (self.u8(idx) << 8) | self.u8(idx + 1)

@@ -38,7 +38,7 @@ class Decoded:
 
 
 def _u8(buf: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return buf[np.minimum(idx, buf.size - 1)].astype(U64)
+    return buf.take(idx, mode="clip").astype(U64)
 
 
 def read_varints(buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
