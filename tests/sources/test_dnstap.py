@@ -424,3 +424,30 @@ def test_listener_survives_a_garbage_connection() -> None:
     assert [r["qname"] for r in rows] == ["after.example"]
     assert len(errors) == 1 and "exceeds" in errors[0].message
     assert errors[0].location.offset == 0 and "connection 1" in errors[0].location.source
+
+
+def test_listener_accepts_unidirectional_senders() -> None:
+    """Writers configured without the handshake (e.g. Unbound with dnstap-bidirectional:
+    no, fstrm_replay) send START, data and STOP and never wait for an answer."""
+    import time
+
+    from bluelamp.sources.fstrm import ControlType, encode_data
+
+    listener = DnstapListener("tcp:127.0.0.1:0", flush_interval=0.1)
+    stop, chunks = threading.Event(), []
+    thread = _serve(listener, stop, chunks)
+    try:
+        sock = connect(listener.address)
+        frames = _transaction("uni.example", 1)
+        sock.sendall(encode_control(ControlType.START, [CONTENT_TYPE_DNSTAP])
+                     + b"".join(encode_data(f) for f in frames)
+                     + encode_control(ControlType.STOP))
+        sock.close()
+        time.sleep(0.4)
+    finally:
+        stop.set()
+        thread.join(10)
+        listener.close()
+    rows = [r for c in chunks if c.batch is not None for r in c.batch.to_pylist()]
+    assert [r["qname"] for r in rows] == ["uni.example"]
+    assert not [e for c in chunks for e in c.errors]
