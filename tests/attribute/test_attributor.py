@@ -102,7 +102,9 @@ def test_network_beats_domain(attributor: Attributor) -> None:
 
 def test_country_from_delegation_and_invalid(attributor: Attributor) -> None:
     got = rows(attributor, ["2.24.1.1", "5.8.8.8", "1.0.0.1", "junk", None])
-    assert [r["source_country"] for r in got] == ["GB", "FR", None, None, None]
+    # 1.0.0.1 is in no delegation: the country its AS (13335) is registered in (as2org).
+    assert [r["source_country"] for r in got] == ["GB", "FR", "US", None, None]
+    assert attributor.in_scope(["1.0.0.1"]).tolist() == [False]
     assert attributor.stats.invalid == 1 and attributor.stats.invalid_samples == ["junk"]
 
 

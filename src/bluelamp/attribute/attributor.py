@@ -9,7 +9,8 @@ carry a value):
 - ASN and network: the routing table (pfx2as, ip2asn); the network is the organisation's
   declared network when that matched;
 - country: the organisation's declared country (declared network only) > RIR delegation >
-  ip2asn > geolocation database;
+  ip2asn > geolocation database > the country the AS is registered in (RIR asn records, else
+  as2org), as a last resort that the national scope (`in_scope`) does not use;
 - region: the organisation's region > geolocation database (subdivision/city → region map);
 - sector: the organisation's sector;
 - abuse contact: the organisation's > the AS's (ASN → abuse file).
@@ -94,6 +95,8 @@ class Attributor:
         # AS names: as2org wins over ip2asn descriptions (it names the organisation).
         self._as_names = IntMap({**self.routing.as_names, **self.asn_info.names})
         self._abuse = IntMap(self.asn_info.abuse)
+        # Where an AS is registered: RIR asn records win over as2org's organisation country.
+        self._as_country = IntMap({**self.asn_info.countries, **self.delegated.asn_country})
         self._route_asn = np.asarray(
             pc.fill_null(_column(self.routing.attrs, "asn"), 0).to_numpy(zero_copy_only=False),
             dtype=np.int64)
@@ -229,7 +232,7 @@ class Attributor:
             "source_asn": pa.array(asn.astype(np.uint32), mask=asn <= 0),
             "source_network": take_or_null(u_network, codes),
             "source_org": first_of([org_part("name"), by_asn(self._as_names)]),
-            "source_country": take_or_null(u_country, codes),
+            "source_country": first_of([by_address(u_country), by_asn(self._as_country)]),
             "source_region": first_of([org_part("region"), by_address(u_region)]),
             "source_sector": first_of([org_part("sector")]),
             "source_abuse_contact": first_of([org_part("abuse_contact"),
