@@ -1,9 +1,11 @@
 """Vectorised parsing of IP address strings into integers.
 
-IPv4 is parsed for the whole column at once with pyarrow.compute (a regular expression that
-validates, then split + cast); IPv6 is rarer in abuse data and has many spellings, so it is
-parsed with `ipaddress` once per *distinct* value. IPv4-mapped IPv6 (``::ffff:192.0.2.1``) is
-returned as IPv4, because that is how the address is routed and registered.
+IPv4 is parsed for the whole column at once: a regular expression in pyarrow.compute
+validates, then numpy reads the digits straight from the Arrow buffers. IPv6 is rarer in abuse
+data and has many spellings, so it is parsed once per *distinct* value with the C library's
+inet_pton (`ipaddress` for what that refuses, such as zone ids). IPv4-mapped IPv6
+(``::ffff:192.0.2.1``) is returned as IPv4, because that is how the address is routed and
+registered. `parse_unique` parses each distinct value of a column once.
 
 IPv4 addresses are uint64 (so that ``end + 1`` of 255.255.255.255 fits); IPv6 addresses are
 16-byte big-endian strings (numpy ``S16``), which compare lexicographically in address order,
