@@ -258,3 +258,20 @@ def test_fast_dnstap_encoding_equals_the_project_encoder() -> None:
                 6, query_address=client, response_address=server, query_port=50_000,
                 response_port=53, query_time_us=ts, response_time_us=ts + 4321,
                 response_message=ex.response), b"sim", VERSION)
+
+
+def test_zeek_lines_survive_control_characters_and_separators() -> None:
+    import datetime as dt
+
+    from bluelamp.schema import DNS
+    from bluelamp.simulate.textformats import zeek_lines
+
+    table = DNS.from_rows([{
+        "ts": dt.datetime(2025, 1, 1, tzinfo=dt.UTC), "client": "192.0.2.1", "client_port": 5,
+        "server": "192.0.2.53", "qname": "bad\tname\n.example", "qtype": 16, "rcode": 0,
+        "answers": ["a,b\tc"], "ttl": 60}])
+    (line,) = zeek_lines(table).to_pylist()
+    fields = line.split("\t")
+    assert len(fields) == 24 and "\n" not in line
+    assert fields[9] == "bad\\x09name\\x0a.example"
+    assert fields[21] == "TXT 5 a\\x2cb\\x09c"

@@ -26,24 +26,28 @@ ZEEK_TYPES = ("time", "string", "addr", "port", "addr", "port", "enum", "count",
               "string", "count", "string", "count", "string", "count", "string", "bool",
               "bool", "bool", "bool", "count", "vector[string]", "vector[interval]", "bool")
 _DDD = re.compile(r"\\(\d{3})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_UNUSUAL = r"[\\\x00-\x1f\x7f]"  # names that need zeek_query
 
 
 def zeek_query(name: str) -> str:
-    """Zeek writes a name's non-printable bytes as \\xHH (where the zone form has \\DDD)."""
-    if "\\" not in name:
-        return name
+    """Zeek writes a name's non-printable bytes as \\xHH (where the zone form has \\DDD);
+    raw control characters (not in simulated names, possible in a foreign table) too, so a
+    name can never break a line or a column."""
     def repl(m: re.Match[str]) -> str:
         byte = int(m.group(1))
         return chr(byte) if 0x20 < byte < 0x7F and chr(byte) not in "\\," else f"\\x{byte:02x}"
-    return _DDD.sub(repl, name)
+    name = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", name)
+    return _DDD.sub(repl, name) if "\\" in name else name
 
 
 def _zeek_answer(qtype: int, answer: str) -> str:
     """Zeek logs a TXT answer as `TXT <length> <text>`; commas (the set separator) and
-    tabs are escaped as \\xHH."""
-    if qtype == 16 and " " not in answer[:1]:
+    control characters are escaped as \\xHH."""
+    if qtype == 16:
         answer = f"TXT {len(answer)} {answer}"
-    return answer.replace("\t", "\\x09").replace(",", "\\x2c")
+    answer = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", answer)
+    return answer.replace(",", "\\x2c")
 
 
 def _seconds(us: np.ndarray) -> pa.Array:
@@ -65,7 +69,8 @@ def _answers_columns(table: pa.Table, has_rcode: np.ndarray) -> tuple[pa.Array, 
     the dns schema keeps), `-` when there are none."""
     answers = table.column("answers").combine_chunks()
     qtype = table.column("qtype").to_numpy(zero_copy_only=False)
-    odd = pc.any(pc.match_substring_regex(pc.list_flatten(answers), r"[,\t]")).as_py() \
+    odd = pc.any(pc.match_substring_regex(pc.list_flatten(answers),
+                                          r"[,\x00-\x1f\x7f]")).as_py() \
         or bool((qtype == 16).any())
     if odd:  # rare rows: TXT and separators need Zeek's own spelling
         answers = pa.array([None if a is None else [_zeek_answer(int(t), x) for x in a]
@@ -95,7 +100,7 @@ def zeek_lines(table: pa.Table) -> pa.Array:
     rtt = pc.if_else(resp, _seconds(rowmeta.rtts_us(h)), "-")
     query = pa.array([zeek_query(q) if q is not None else "-"
                       for q in table.column("qname").to_pylist()], pa.string()) \
-        if pc.any(pc.match_substring(table.column("qname"), "\\")).as_py() \
+        if pc.any(pc.match_substring_regex(table.column("qname"), _UNUSUAL)).as_py() \
         else pc.fill_null(table.column("qname").combine_chunks(), "-")
     qtype = table.column("qtype").combine_chunks()
 
