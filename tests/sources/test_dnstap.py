@@ -451,3 +451,22 @@ def test_listener_accepts_unidirectional_senders() -> None:
     rows = [r for c in chunks if c.batch is not None for r in c.batch.to_pylist()]
     assert [r["qname"] for r in rows] == ["uni.example"]
     assert not [e for c in chunks for e in c.errors]
+
+
+def test_stop_reads_frames_already_sent() -> None:
+    """Frames a resolver sent just before SIGTERM are in socket buffers: not lost."""
+    from bluelamp.sources.fstrm import ControlType, encode_data
+
+    listener = DnstapListener("tcp:127.0.0.1:0")
+    try:
+        sock = connect(listener.address)
+        sock.sendall(encode_control(ControlType.START, [CONTENT_TYPE_DNSTAP])
+                     + b"".join(encode_data(f) for f in _transaction("last.example", 1)))
+        stop = threading.Event()
+        stop.set()  # stopped before the loop ever read the connection
+        chunks = list(listener.chunks(stop))
+        sock.close()
+    finally:
+        listener.close()
+    rows = [r for c in chunks if c.batch is not None for r in c.batch.to_pylist()]
+    assert [r["qname"] for r in rows] == ["last.example"]

@@ -170,8 +170,18 @@ class DnstapListener:
                 # gets a chance to advance its clock
                 yield self.decoder.expire(time.time_ns() // 1000)
                 last_yield = now
+        self._read_what_is_waiting()
         yield self._decode()
         yield self.decoder.drain()
+
+    def _read_what_is_waiting(self, budget: float = 1.0) -> None:
+        """On stop: frames already sent sit in socket buffers; read them (briefly)."""
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
+            before = (self.stats.bytes, self.stats.connections)
+            self.poll(0.05)
+            if (self.stats.bytes, self.stats.connections) == before:
+                return
 
     def poll(self, timeout: float) -> None:
         """Accept, read and answer control frames for up to `timeout` seconds."""
