@@ -3,7 +3,9 @@ bytes, and round trips through Bluelamp's own readers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import json
 import struct
 import subprocess
 from array import array
@@ -14,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bluelamp.simulate.writers import FORMATS, write
 from bluelamp.sources.base import read_path
@@ -275,3 +279,25 @@ def test_zeek_lines_survive_control_characters_and_separators() -> None:
     assert len(fields) == 24 and "\n" not in line
     assert fields[9] == "bad\\x09name\\x0a.example"
     assert fields[21] == "TXT 5 a\\x2cb\\x09c"
+
+
+TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FF), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "ts": st.integers(0, 4_000_000_000_000_000).map(
+        lambda us: dt.datetime.fromtimestamp(us // 1_000_000, dt.UTC).replace(
+            microsecond=us % 1_000_000 if us % 3 else 0)),
+    "client": st.none() | TEXT, "client_port": st.none() | st.integers(0, 65535),
+    "qname": st.none() | TEXT, "qtype": st.none() | st.integers(0, 65535),
+    "answers": st.none() | st.lists(TEXT, max_size=3), "ttl": st.none() | st.integers(0, 2**31),
+}), min_size=1, max_size=20))
+def test_column_wise_ndjson_equals_json_dumps(rows: list[dict[str, object]]) -> None:
+    from bluelamp.schema import DNS, json_value
+    from bluelamp.simulate.writers import json_lines
+
+    table = DNS.from_rows(rows)
+    expected = [json.dumps({k: json_value(v) for k, v in row.items()}, separators=(",", ":"),
+                           ensure_ascii=False) for row in table.to_pylist()]
+    assert json_lines(table).to_pylist() == expected
