@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bluelamp import taxonomy
 from bluelamp.sources.feeds import parse_path
 from bluelamp.sources.feeds.pipeline import Ingestor, Quarantine
 from bluelamp.sources.feeds.shadowserver import reports
@@ -161,3 +162,60 @@ def test_extra_json_round_trips_any_text(values: list[str | None]) -> None:
     out = extra_json(table, ["a", "b"]).to_pylist()
     for text, value in zip(out, values, strict=True):
         assert json.loads(text) == ({"a": value, "b": "x"} if value else {"b": "x"})
+
+
+FIELDS_TO_FUZZ = ("source_ip", "source_port", "source_asn", "time_source", "source_fqdn",
+                  "source_url", "tlp", "confidence", "source_network", "source_country",
+                  "classification_type")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.fixed_dictionaries({f: st.one_of(st.none(), st.text(max_size=30))
+                                       for f in FIELDS_TO_FUZZ}), min_size=1, max_size=10))
+def test_validation_never_raises_and_partitions_rows(rows: list[dict[str, str | None]]) -> None:
+    import pyarrow as pa
+
+    from bluelamp.events import validate_events
+    from bluelamp.schema import EVENT
+
+    table = pa.table({f: pa.array([r[f] for r in rows], pa.string()) for f in FIELDS_TO_FUZZ})
+    good, errors = validate_events(table, "fuzz", feed="fuzz")
+    assert good.num_rows + len(errors) == len(rows)
+    assert good.schema.equals(EVENT.arrow)
+    assert len({e.location.line for e in errors}) == len(errors)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.one_of(ipv4, ipv6, st.from_regex(
+    r"[a-z]{1,10}\.example\.(com|net|org)", fullmatch=True)),
+    st.sampled_from(["clear", "green", "amber", "red"]),
+    st.sampled_from(sorted(taxonomy.PAIRS))),
+    min_size=1, max_size=8))
+def test_stix_round_trip_property(items: list[tuple[str, str, tuple[str, str]]]) -> None:
+    import datetime as dt
+    import ipaddress
+
+    import stix2
+
+    marks = {"clear": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER,
+             "red": stix2.TLP_RED}
+    when = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    objects = []
+    for value, tlp, (cls, typ) in items:
+        kind = ("domain-name" if value.endswith((".com", ".net", ".org")) else
+                "ipv6-addr" if ":" in value else "ipv4-addr")
+        objects.append(stix2.Indicator(pattern=f"[{kind}:value = '{value}']",
+                                       pattern_type="stix", valid_from=when,
+                                       labels=[f"{cls}/{typ}"],
+                                       object_marking_refs=[marks[tlp]]))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bundle.json"
+        path.write_text(stix2.Bundle(*objects).serialize())
+        table, errors = collect(parse_path(path, "stix"))
+    assert errors == [] and table is not None
+    got = [(r["source_ip"] or r["source_fqdn"], r["tlp"],
+            (r["classification_taxonomy"], r["classification_type"]))
+           for r in table.to_pylist()]
+    want = [(str(ipaddress.ip_address(v)) if not v.endswith((".com", ".net", ".org")) else v,
+             tlp, ct) for v, tlp, ct in items]
+    assert got == want
