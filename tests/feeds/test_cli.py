@@ -80,3 +80,25 @@ def test_events_are_attributed_when_an_attributor_is_given(tmp_path: Path) -> No
     attributed = rows["http://192.0.2.50/login.php"]
     assert (attributed["source_ip"], attributed["source_asn"]) == ("192.0.2.50", 64500)
     assert rows["https://phish.example.net/x"]["source_asn"] is None
+
+
+def test_findings_become_events_once(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from bluelamp.schema import FINDING
+
+    lake = Lake(tmp_path / "lake")
+    t0 = dt.datetime(2026, 11, 20, 3, tzinfo=dt.UTC)
+    lake.write("finding", FINDING.from_rows([
+        {"id": "f1", "detector": "dga", "type": "dga-infected-client", "subject_kind": "client",
+         "subject": "192.0.2.5", "score": 0.9, "first_seen": t0, "last_seen": t0, "count": 3,
+         "evidence": "{}", "explanation": "x", "tlp": "amber"}]))
+    args = ["feeds", "findings", "--lake", str(tmp_path / "lake"), "--json"]
+    first = CliRunner().invoke(app, args)
+    second = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {"findings": 1, "events": 1}
+    assert json.loads(second.stdout) == {"findings": 1, "events": 0}
+    [event] = lake.read("event").to_pylist()
+    assert (event["source_ip"], event["classification_type"]) == ("192.0.2.5",
+                                                                  "infected-system")

@@ -27,8 +27,7 @@ def _one(**fields: object) -> tuple[list[dict[str, object]], list[str]]:
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    ("192.0.2.1", "192.0.2.1"), ("2001:DB8:0:0::1", "2001:db8::1"), ("::ffff:192.0.2.1",
-                                                                       "::ffff:c000:201"),
+    ("192.0.2.1", "192.0.2.1"), ("2001:DB8:0:0::1", "2001:db8::1"),
     ("[2001:db8::2]", "2001:db8::2"), (" 10.0.0.1 ", "10.0.0.1")])
 def test_ip_addresses_are_normalised(raw: str, expected: str) -> None:
     rows, errors = _one(source_ip=raw)

@@ -186,7 +186,55 @@ def list_command(
         typer.echo(f"{name:18} {parser.description}")
 
 
+def findings_command(
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only findings first seen from this ISO 8601 time on.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Turn the detectors' findings in the lake into events (ENISA-classified, attributed
+    when configured), so they are shared and notified like feed events. Findings already
+    turned into events are skipped (same stable id).
+
+    Example: bluelamp feeds findings --lake bluelamp-lake --json
+    """
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from bluelamp.events import findings_to_events
+    from bluelamp.store.lake import Lake
+
+    store = Lake(_lake_root(lake, config))
+    when = dt.datetime.fromisoformat(since) if since else None
+    findings = store.read("finding", since=when) if store.files("finding") else None
+    events = findings_to_events(findings) if findings is not None else None
+    written = 0
+    if events is not None and events.num_rows:
+        known = pa.array([], pa.string())
+        if store.files("event"):
+            known = store.query("SELECT DISTINCT id FROM event WHERE feed_name LIKE "
+                                "'bluelamp/%'").column("id").combine_chunks()
+        events = events.filter(pc.invert(pc.is_in(events.column("id"), known)))
+        attributor = _attributor(config)
+        if attributor is not None:
+            from bluelamp.schema import EVENT
+
+            events = EVENT.conform(attributor.attribute(events))
+        store.write("event", events)
+        written = events.num_rows
+    summary = {"findings": findings.num_rows if findings is not None else 0,
+               "events": written}
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(f"{summary['findings']} findings, {written} new events")
+
+
 app.command("ingest")(ingest)
+app.command("findings")(findings_command)
 app.command("pull")(pull_command)
 app.command("list")(list_command)
 
