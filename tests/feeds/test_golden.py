@@ -27,6 +27,8 @@ CASES = [
     ("drop.txt", "spamhaus-drop"),
     ("drop_v4.json", "spamhaus-drop"),
     ("asndrop.json", "spamhaus-drop"),
+    ("asndrop.txt", "spamhaus-drop"),
+    ("drop_v6.json", "spamhaus-drop"),
     ("phishtank_online-valid.json", "phishtank"),
     ("phishtank_online-valid.csv", "phishtank"),
     ("openphish_feed.txt", "openphish"),
