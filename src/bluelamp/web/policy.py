@@ -51,6 +51,17 @@ POLICY: dict[str, Permission] = _table(
     ("orgs:admin", {A}, "Create organisations; approve or reject claimed networks and ASNs."),
     ("users:admin", {A}, "List users, change roles, deactivate accounts."),
     ("audit:read", {A}, "Read and verify the audit log."),
+    ("suspensions:request", {A, Role.officer}, "File domain suspension requests (single or "
+     "bulk CSV) for one's agency, with evidence."),
+    ("suspensions:read", {A, Role.officer, Role.reviewer}, "See suspension cases: officers "
+     "their own agency's, reviewers and admins all; open complaints; evidence."),
+    ("suspensions:review", {A, Role.reviewer}, "Review the suspension queue: approve (four-eyes "
+     "for bulk) or reject, execute in the zone, reinstate."),
+    ("suspensions:answer", {A, Role.officer}, "Answer a complaint about a suspension one's "
+     "agency requested: maintain or withdraw."),
+    ("agencies:admin", {A}, "Create law-enforcement agencies and attach officer accounts."),
+    ("suspensions:public", EVERYONE, "See a suspension landing page, complain about a "
+     "suspension, read the yearly suspension report."),
 )
 
 

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from bluelamp.web.routers import admin, auth, dashboard, myorg, records, site
+from bluelamp.web.routers import (
+    admin,
+    agencies,
+    auth,
+    dashboard,
+    myorg,
+    records,
+    site,
+    suspension_pages,
+    suspensions,
+)
 
 ROUTERS: list[APIRouter] = [site.router, auth.router, records.router, dashboard.router,
-                            myorg.router, admin.router]
+                            myorg.router, admin.router, suspensions.router,
+                            suspension_pages.router, agencies.router]
