@@ -259,13 +259,18 @@ class Pairer:
         self.newest_us = -(2**62)
 
     def push(self, table: pa.Table) -> pa.Table:
-        is_q = table[KIND]
-        resp = table.filter(pc.invert(is_q))
-        queries = table.filter(is_q)
-        if self.pending is not None:
+        n_queries = pc.sum(table[KIND]).as_py() or 0
+        if n_queries == 0:  # responses only (or nothing): no copies
+            resp, queries = table, table.slice(0, 0)
+        else:
+            resp = table.filter(pc.invert(table[KIND]))
+            queries = table.filter(table[KIND])
+        if self.pending is not None and self.pending.num_rows:
             queries = pa.concat_tables([self.pending, queries])
-        resp = _borrow_query_time(resp, queries)
-        self.pending = queries.filter(pc.invert(pc.is_in(queries[KEY], value_set=resp[KEY])))
+        if queries.num_rows:
+            resp = _borrow_query_time(resp, queries)
+            queries = queries.filter(pc.invert(pc.is_in(queries[KEY], value_set=resp[KEY])))
+        self.pending = queries
         if table.num_rows:
             newest = pc.max(table["ts"]).cast(pa.int64()).as_py()
             self.newest_us = max(self.newest_us, newest)
@@ -309,9 +314,10 @@ def _borrow_query_time(resp: pa.Table, queries: pa.Table) -> pa.Table:
 
 def _finish(tables: list[pa.Table]) -> pa.Table:
     """`dns` rows only (the pairing helper columns dropped)."""
+    tables = [DNS.conform(t) for t in tables if t.num_rows]
     if not tables:
         return DNS.empty_table()
-    return pa.concat_tables([DNS.conform(t) for t in tables])
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
 class DnstapDecoder:
@@ -343,7 +349,10 @@ class DnstapDecoder:
 
 
 def _chunk(table: pa.Table, errors: list[RecordError]) -> Chunk:
-    batch = table.combine_chunks().to_batches()[0] if table.num_rows else None
+    if not table.num_rows:
+        return Chunk(None, errors)
+    batches = table.to_batches()
+    batch = batches[0] if len(batches) == 1 else table.combine_chunks().to_batches()[0]
     return Chunk(batch, errors)
 
 
