@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import datetime as dt
 import ipaddress
 import json
 import tempfile
@@ -36,7 +37,9 @@ import pyarrow as pa
 from bluelamp.attribute import Attributor, Organisation, OrgDirectory
 from bluelamp.attribute.addresses import parse_ips, parse_unique
 from bluelamp.attribute.loaders import ATTRS, PrefixData, load_pfx2as
+from bluelamp.attribute.picture import national_picture
 from bluelamp.attribute.prefixes import Prefixes, PrefixTable
+from bluelamp.schema import EVENT
 
 
 def make_prefixes(n: int, rng: np.random.Generator) -> PrefixData:
@@ -95,6 +98,24 @@ def make_ips(rows: int, hosts: int, rng: np.random.Generator,
     if rows == hosts:  # the all-distinct case
         pick = rng.permutation(hosts)
     return pa.array(texts, type=pa.string()).take(pa.array(pick))
+
+
+def picture_rate(attributor: Attributor, ips: pa.Array, rng: np.random.Generator) -> float:
+    """CPU seconds of `national_picture` over events carrying `ips` (no lake I/O)."""
+    n = len(ips)
+    now = dt.datetime.now(dt.UTC)
+    types = np.array(["infected-system", "c2-server", "phishing", "spam", "scanner"])
+    events = pa.table({
+        "id": pa.array(np.arange(n).astype(str)),
+        "time_observed": pa.array(np.full(n, np.datetime64(now.replace(tzinfo=None), "us"))),
+        "feed_name": pa.array(np.full(n, "bench")),
+        "classification_type": pa.array(types[rng.integers(0, len(types), size=n)]),
+        "source_ip": ips,
+    })
+    events = EVENT.conform(events)
+    seconds, _ = cpu(lambda: national_picture(events, attributor,
+                                              since=now - dt.timedelta(days=7)), repeat=1)
+    return seconds
 
 
 def loader_rate(routing: PrefixData, lines: int) -> tuple[float, float]:
@@ -203,6 +224,7 @@ def main() -> None:
     py_s = python_baseline(table, sample)
     duck_s, duck_rows = duckdb_baseline(table, ips)
     load_s, load_build_s = loader_rate(routing, args.prefixes)
+    picture_s = picture_rate(attributor, ips, rng)
 
     result = {
         "rows": args.rows, "distinct_hosts": args.hosts, "prefixes": args.prefixes,
@@ -218,6 +240,7 @@ def main() -> None:
         "python_bisect_ipaddress_per_cpu_s": round(len(sample) / py_s),
         "duckdb_asof_v4_per_cpu_s": round(duck_rows / duck_s) if duck_s else None,
         "duckdb_rows_v4": duck_rows, "v4_rows": v4_rows,
+        "picture_events_per_cpu_s": round(args.rows / picture_s),
     }
     result["lpm_vs_python"] = round(result["lpm_lookups_per_cpu_s"]
                                     / result["python_bisect_ipaddress_per_cpu_s"], 1)
@@ -242,6 +265,8 @@ def main() -> None:
           f"{result['attribute_all_distinct_first_call_per_cpu_s']:,}/s)")
     print(f"python bisect+ipaddr {result['python_bisect_ipaddress_per_cpu_s']:>12,} lookups/s "
           f"per core ({args.sample:,}-row sample)  ratio {result['lpm_vs_python']}x")
+    print(f"national picture     {result['picture_events_per_cpu_s']:>12,} events/s per core "
+          "(attribute + scope + counts, no lake I/O)")
     if result["duckdb_asof_v4_per_cpu_s"]:
         print(f"duckdb ASOF (IPv4)   {result['duckdb_asof_v4_per_cpu_s']:>12,} lookups/s per "
               f"core  ratio {result['lpm_vs_duckdb']}x")

@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluelamp.attribute.addresses import canonical_text, parse_ips, parse_unique
+from bluelamp.attribute.addresses import canonical_text, host_ids, parse_ips, parse_unique
 
 V4 = st.integers(0, (1 << 32) - 1).map(lambda v: str(ipaddress.IPv4Address(v)))
 V6 = st.integers(0, (1 << 128) - 1).map(lambda v: str(ipaddress.IPv6Address(v)))
@@ -92,3 +92,15 @@ def test_canonical_text_edge_spellings() -> None:
              "0:0:0:0:0:ffff:10.0.0.1", "10.0.0.1"]
     assert canonical_text(texts).to_pylist() == [
         "::", "::1", "::102:304", "0.0.0.0", "2001:db8::1", "fe80::1", "10.0.0.1", "10.0.0.1"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(V4, V6, MAPPED, JUNK, st.none()), max_size=30))
+def test_host_ids_equal_exactly_when_addresses_are(texts: list[str | None]) -> None:
+    ids = host_ids(parse_unique(pa.array(texts, type=pa.string()))).tolist()
+    canon = canonical_text(texts).to_pylist()
+    for i in range(len(texts)):
+        assert (ids[i] == -1) == (canon[i] is None)
+        for j in range(len(texts)):
+            if canon[i] is not None and canon[j] is not None:
+                assert (ids[i] == ids[j]) == (canon[i] == canon[j])

@@ -289,6 +289,19 @@ def _address_order(parsed: ParsedIPs) -> np.ndarray:
                            idx6[np.argsort(parsed.v6[idx6], kind="stable")], rest])
 
 
+def host_ids(uniq: UniqueIPs) -> np.ndarray:
+    """One integer per row that is equal exactly when the addresses are (IPv4-mapped IPv6
+    equals its IPv4 address); -1 for null or invalid rows. For counting distinct hosts."""
+    p = uniq.parsed
+    ids = np.full(len(p), -1, dtype=np.int64)
+    is4, is6 = p.version == 4, p.version == 6
+    ids[is4] = p.v4[is4].astype(np.int64)
+    if is6.any():
+        _, rank = np.unique(p.v6[is6], return_inverse=True)
+        ids[is6] = (1 << 33) + rank.astype(np.int64).ravel()
+    return uniq.rows(ids)
+
+
 def canonical_text(values: pa.Array | pa.ChunkedArray | list[str | None]) -> pa.Array:
     """Each address in one spelling (IPv4-mapped IPv6 as IPv4, IPv6 compressed), null where
     null or invalid: so that ::ffff:192.0.2.1 and 192.0.2.1 count as one host."""

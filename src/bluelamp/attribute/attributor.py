@@ -173,14 +173,17 @@ class Attributor:
         ips: pa.Array | pa.ChunkedArray | list[str | None],
         fqdns: pa.Array | pa.ChunkedArray | None = None,
         asns: pa.Array | pa.ChunkedArray | None = None,
+        *,
+        parsed: UniqueIPs | None = None,
     ) -> pa.Table:
         """Attribution of each address (and optional domain name / known ASN), one row each,
         with the event field names (source_asn, source_network, ...).
 
         Everything that depends on the address alone is computed once per distinct address
         and spread over the rows with integer indexing; only the organisation (which may come
-        from the row's domain or AS number) is per row, as integer codes."""
-        uniq = parse_unique(ips)
+        from the row's domain or AS number) is per row, as integer codes. `parsed` is
+        `parse_unique(ips)` when the caller already has it."""
+        uniq = parsed if parsed is not None else parse_unique(ips)
         if len(uniq.codes) == 0:
             return FILLED_SCHEMA.empty_table()
         self._count(uniq)
@@ -239,7 +242,8 @@ class Attributor:
                                               by_asn(self._abuse)]),
         }, schema=FILLED_SCHEMA)
 
-    def attribute(self, events: pa.Table, ip_column: str = "source_ip") -> pa.Table:
+    def attribute(self, events: pa.Table, ip_column: str = "source_ip", *,
+                  parsed: UniqueIPs | None = None) -> pa.Table:
         """`events` with the source_* attribution fields filled where they are null."""
         if ip_column not in events.column_names:
             raise ConfigError(f"events have no column {ip_column!r}")
@@ -249,7 +253,7 @@ class Attributor:
                 fqdns = events.column(col) if fqdns is None else pc.coalesce(
                     fqdns, events.column(col))
         asns = events.column("source_asn") if "source_asn" in events.column_names else None
-        found = self.lookup(events.column(ip_column), fqdns=fqdns, asns=asns)
+        found = self.lookup(events.column(ip_column), fqdns=fqdns, asns=asns, parsed=parsed)
         out = events
         for name in FILLED:
             new = found.column(name)
@@ -261,14 +265,15 @@ class Attributor:
                 out = out.append_column(EVENT.field(name).arrow, new)
         return out
 
-    def in_scope(self, ips: pa.Array | pa.ChunkedArray | list[str | None]) -> np.ndarray:
+    def in_scope(self, ips: pa.Array | pa.ChunkedArray | list[str | None], *,
+                 parsed: UniqueIPs | None = None) -> np.ndarray:
         """True where the address is in the configured country's address space (by RIR
         delegation, else ip2asn, else geolocation) or in a network an organisation in the
         directory declared."""
         if not self.country:
             raise ConfigError("no country configured for the national picture "
                               "(--country or [attribution] country)")
-        uniq = parse_unique(ips)
+        uniq = parsed if parsed is not None else parse_unique(ips)
         p = uniq.parsed
         u_org, _ = self.orgs.by_address(p)
         country = pc.coalesce(take_or_null(self._deleg_country, self._delegations.lookup(p)),

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bluelamp.attribute.addresses import canonical_text
+from bluelamp.attribute.addresses import host_ids, parse_unique
 from bluelamp.attribute.attributor import Attributor
 
 UNKNOWN = "unknown"
@@ -123,10 +123,10 @@ def national_picture(
     has_ip = np.asarray(pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(ips), ""), False)
                         .to_numpy(zero_copy_only=False), dtype=bool)
     picture.without_address = int((~has_ip).sum())
-    invalid_before = attributor.stats.invalid
-    attributed = attributor.attribute(events)
-    picture.invalid_addresses = attributor.stats.invalid - invalid_before
-    scope = attributor.in_scope(ips)
+    uniq = parse_unique(ips)  # once, for attribution, scope and host counting
+    picture.invalid_addresses = uniq.invalid
+    attributed = attributor.attribute(events, parsed=uniq)
+    scope = attributor.in_scope(ips, parsed=uniq)
     if not attributor.has_address_space:
         # No delegation or routing data to judge by: trust the feeds' own country field.
         said = pc.equal(pc.utf8_upper(events.column("source_country")), attributor.country)
@@ -134,7 +134,7 @@ def national_picture(
                             dtype=bool)
     scope &= has_ip
     picture.out_of_scope = int((has_ip & ~scope).sum())
-    hosts = canonical_text(ips)
+    hosts = pa.array(host_ids(uniq), type=pa.int64())
     national = attributed.append_column("host", hosts).filter(pa.array(scope))
     picture.events = national.num_rows
     _count(national, picture)
