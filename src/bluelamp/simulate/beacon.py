@@ -12,7 +12,6 @@ import numpy as np
 from bluelamp.domains import registered_domain
 from bluelamp.simulate.behaviour import Actor
 from bluelamp.simulate.config import US
-from bluelamp.simulate.dga import _how_many
 from bluelamp.simulate.scheduled import Rows, Scheduled
 from bluelamp.simulate.zone import Pinned, address_v4
 
@@ -34,7 +33,7 @@ class Beacon(Scheduled):
     name = "beacon"
 
     def plan(self, g: np.random.Generator) -> None:
-        clients = self.world.claim(_how_many(self.world.cfg.beacon_fraction, self.world.n), g)
+        clients = self.world.claim_share(self.world.cfg.beacon_fraction, g)
         shared: tuple[str, str, str] | None = None
         for n, client in enumerate(clients.tolist()):
             if shared is None or g.random() >= 0.3:  # 30 % join the previous campaign

@@ -13,10 +13,10 @@ import pyarrow as pa
 from bluelamp.simulate.behaviour import Behaviour
 from bluelamp.simulate.benign import zipf_weights
 from bluelamp.simulate.frame import Draft, names
+from bluelamp.simulate.randtext import ALNUM, HEX
+from bluelamp.simulate.randtext import random_string as _rand
 from bluelamp.simulate.world import FORWARDER, MOBILE, WORKSTATION
 
-_ALNUM = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", np.uint8)
-_HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1",
            "eu-north-1")
 POOL = 400
@@ -24,12 +24,8 @@ POOL = 400
 SHARE = 0.06
 
 
-def _rand(g: np.random.Generator, alphabet: np.ndarray, n: int) -> str:
-    return alphabet[g.integers(0, len(alphabet), n)].tobytes().decode()
-
-
 def _cloudfront(g: np.random.Generator) -> str:
-    return f"d{_rand(g, _ALNUM, 13)}.cloudfront.net"
+    return f"d{_rand(g, ALNUM, 13)}.cloudfront.net"
 
 
 def _akamai(g: np.random.Generator) -> str:
@@ -37,27 +33,27 @@ def _akamai(g: np.random.Generator) -> str:
 
 
 def _apigw(g: np.random.Generator) -> str:
-    return f"{_rand(g, _ALNUM, 10)}.execute-api.{g.choice(REGIONS)}.amazonaws.com"
+    return f"{_rand(g, ALNUM, 10)}.execute-api.{g.choice(REGIONS)}.amazonaws.com"
 
 
 def _s3(g: np.random.Generator) -> str:
-    return f"assets-{_rand(g, _HEX, 12)}.s3.{g.choice(REGIONS)}.amazonaws.com"
+    return f"assets-{_rand(g, HEX, 12)}.s3.{g.choice(REGIONS)}.amazonaws.com"
 
 
 def _googlevideo(g: np.random.Generator) -> str:
-    return f"rr{int(g.integers(1, 9))}---sn-{_rand(g, _ALNUM, 8)}.googlevideo.com"
+    return f"rr{int(g.integers(1, 9))}---sn-{_rand(g, ALNUM, 8)}.googlevideo.com"
 
 
 def _safeframe(g: np.random.Generator) -> str:
-    return f"{_rand(g, _HEX, 32)}.safeframe.googlesyndication.com"
+    return f"{_rand(g, HEX, 32)}.safeframe.googlesyndication.com"
 
 
 def _azure(g: np.random.Generator) -> str:
-    return f"st{_rand(g, _ALNUM, 14)}.blob.core.windows.net"
+    return f"st{_rand(g, ALNUM, 14)}.blob.core.windows.net"
 
 
 def _frontdoor(g: np.random.Generator) -> str:
-    return f"app-{_rand(g, _ALNUM, 16)}.z01.azurefd.net"
+    return f"app-{_rand(g, ALNUM, 16)}.z01.azurefd.net"
 
 
 GENERATORS = (_cloudfront, _akamai, _apigw, _s3, _googlevideo, _safeframe, _azure, _frontdoor)

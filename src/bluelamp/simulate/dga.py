@@ -67,8 +67,7 @@ class Dga(Scheduled):
     def plan(self, g: np.random.Generator) -> None:
         cfg = self.world.cfg
         families = check_families(cfg.dga_families, cfg.dga_names_file)
-        count = _how_many(cfg.dga_fraction, self.world.n)
-        infected = self.world.claim(count, g)
+        infected = self.world.claim_share(cfg.dga_fraction, g)
         g.shuffle(infected)
         order = list(g.permutation(families))
         i = campaign = 0
@@ -124,9 +123,3 @@ class Dga(Scheduled):
         ts = (cycles[:, None] + np.cumsum((gaps * US).astype(np.int64), axis=1)).ravel()
         idx = np.tile(np.arange(walk), len(cycles))
         return Rows(ts, [names[i] for i in idx.tolist()], 1, rcode[idx])
-
-
-def _how_many(fraction: float, clients: int) -> int:
-    if fraction <= 0:
-        return 0
-    return max(1, round(fraction * clients))

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from bluelamp.simulate.behaviour import Actor
-from bluelamp.simulate.cdn import _ALNUM, REGIONS
+from bluelamp.simulate.cdn import REGIONS
 from bluelamp.simulate.config import US
+from bluelamp.simulate.randtext import ALNUM, random_string
 from bluelamp.simulate.scheduled import Rows, Scheduled
 from bluelamp.simulate.world import IOT, MOBILE, SERVER, WORKSTATION
 
@@ -42,7 +43,7 @@ class Heartbeats(Scheduled):
             if g.random() >= share:
                 continue
             name = names[int(g.integers(0, len(names)))].format(
-                iot=_ALNUM[g.integers(0, len(_ALNUM), 14)].tobytes().decode(),
+                iot=random_string(g, ALNUM, 14),
                 region=REGIONS[int(g.integers(0, len(REGIONS)))])
             period = int(periods[int(g.integers(0, len(periods)))])
             jitter = float(g.uniform(0, 0.02))

@@ -12,18 +12,11 @@ import numpy as np
 from bluelamp.simulate.behaviour import Behaviour
 from bluelamp.simulate.benign import SEARCH_DOMAINS
 from bluelamp.simulate.frame import Draft, names
+from bluelamp.simulate.randtext import LOWER, random_strings
 from bluelamp.simulate.world import MOBILE, WORKSTATION
 
 #: browser starts and network changes per client per day
 EVENTS_PER_DAY = 4.0
-
-
-def random_labels(g: np.random.Generator, count: int, lo: int = 7, hi: int = 15) -> list[str]:
-    lengths = g.integers(lo, hi + 1, size=count)
-    letters = g.integers(97, 123, size=int(lengths.sum()), dtype=np.uint8).tobytes().decode()
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    return [letters[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 class BrowserProbes(Behaviour):
@@ -40,7 +33,7 @@ class BrowserProbes(Behaviour):
         start = g.integers(lo_us, hi_us, size=len(client))
         client = np.repeat(client, 3)
         ts = np.repeat(start, 3) + g.integers(0, 30_000, size=len(client))
-        qnames = random_labels(g, len(client))
+        qnames = random_strings(g, LOWER, len(client), 7, 15)
         # workstations with a search list try the suffixed name right after
         suffixed = np.flatnonzero(w.kind[client] == WORKSTATION)
         qnames += [f"{qnames[i]}.{SEARCH_DOMAINS[0]}" for i in suffixed.tolist()]

@@ -8,7 +8,6 @@ import numpy as np
 from bluelamp import resources
 from bluelamp.simulate.behaviour import Actor
 from bluelamp.simulate.config import US
-from bluelamp.simulate.dga import _how_many
 from bluelamp.simulate.scheduled import Rows, Scheduled
 from bluelamp.simulate.world import MOBILE, WORKSTATION
 
@@ -19,8 +18,7 @@ class SpamBot(Scheduled):
     def plan(self, g: np.random.Generator) -> None:
         cfg = self.world.cfg
         fraction = cfg.options.get("spam_fraction", 0.01)
-        bots = self.world.claim(_how_many(fraction, self.world.n), g,
-                                kinds=(WORKSTATION, MOBILE))
+        bots = self.world.claim_share(fraction, g, kinds=(WORKSTATION, MOBILE))
         recipients = resources.benign_domains("top") + resources.benign_domains("random")
         for n, client in enumerate(bots.tolist()):
             every = float(g.uniform(1200, 5400))

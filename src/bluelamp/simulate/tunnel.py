@@ -17,8 +17,8 @@ import numpy as np
 from bluelamp import resources
 from bluelamp.simulate.behaviour import Actor
 from bluelamp.simulate.config import US
-from bluelamp.simulate.dga import _how_many
 from bluelamp.simulate.scheduled import Rows, Scheduled
+from bluelamp.simulate.world import MOBILE, WORKSTATION
 from bluelamp.simulate.zone import Pinned, address_v4
 
 CAPTURE_BASE = b".hidemyself.org"
@@ -72,8 +72,8 @@ class Tunnel(Scheduled):
     explicit_answers = True
 
     def plan(self, g: np.random.Generator) -> None:
-        clients = self.world.claim(_how_many(self.world.cfg.tunnel_fraction, self.world.n), g,
-                                   kinds=(0, 1))
+        clients = self.world.claim_share(self.world.cfg.tunnel_fraction, g,
+                                         kinds=(WORKSTATION, MOBILE))
         for n, client in enumerate(clients.tolist()):
             self._session(f"tunnel-{n + 1}", TOOLS[n % 2], client, g)
         self.finish()

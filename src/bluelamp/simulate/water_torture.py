@@ -8,9 +8,8 @@ import numpy as np
 
 from bluelamp.simulate.beacon import ordinary_domain
 from bluelamp.simulate.behaviour import Actor
-from bluelamp.simulate.cdn import _ALNUM
 from bluelamp.simulate.config import US
-from bluelamp.simulate.dga import _how_many
+from bluelamp.simulate.randtext import ALNUM, random_strings
 from bluelamp.simulate.scheduled import Rows, Scheduled
 from bluelamp.simulate.world import IOT, SERVER, WORKSTATION
 
@@ -20,8 +19,8 @@ class WaterTorture(Scheduled):
 
     def plan(self, g: np.random.Generator) -> None:
         cfg = self.world.cfg
-        bots = self.world.claim(_how_many(cfg.options.get("water_torture_fraction", 0.02),
-                                          self.world.n), g, kinds=(IOT, SERVER, WORKSTATION))
+        bots = self.world.claim_share(cfg.options.get("water_torture_fraction", 0.02), g,
+                                      kinds=(IOT, SERVER, WORKSTATION))
         if len(bots) == 0:
             return self.finish()
         victim = ordinary_domain(g)
@@ -32,10 +31,7 @@ class WaterTorture(Scheduled):
             rate = float(g.uniform(2, 20))  # queries per second per bot
             count = int(rate * minutes * 60)
             ts = start + np.sort(g.integers(0, int(minutes * 60 * US), count))
-            lengths = g.integers(8, 17, count)
-            letters = _ALNUM[g.integers(0, len(_ALNUM), int(lengths.sum()))].tobytes().decode()
-            ends = np.cumsum(lengths).tolist()
-            labels = [letters[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+            labels = random_strings(g, ALNUM, count, 8, 16)
             # the victim's servers give up in the second half of the attack
             overloaded = (ts - start) > minutes * 30 * US
             rcode = np.where(overloaded & (g.random(count) < 0.6), 2, 3).astype(np.uint8)

@@ -85,6 +85,12 @@ class World:
         self.claimed.update(int(i) for i in chosen)
         return chosen.astype(np.int32)
 
+    def claim_share(self, fraction: float, generator: np.random.Generator,
+                    kinds: tuple[int, ...] = (WORKSTATION, MOBILE, SERVER)) -> np.ndarray:
+        """`claim` a fraction of the population: at least one client when it is > 0."""
+        count = 0 if fraction <= 0 else max(1, round(fraction * self.n))
+        return self.claim(count, generator, kinds)
+
     def activity(self, lo_us: int, hi_us: int) -> np.ndarray:
         """Expected queries of each client in [lo, hi): its daily volume shaped by the
         local time of day (office, home or flat rhythm) and the day of the week."""
