@@ -135,6 +135,182 @@ class SuspensionSettings(BaseModel):
     mail_from: str = Field("suspensions@localhost", description="Sender of those messages.")
 
 
+class ReportSettings(BaseModel):
+    """Public reporting of risky sites and the self-service health check."""
+
+    submit_per_minute: int = Field(
+        20, description="Reports one client address may submit per minute (web form, API).")
+    submit_total_per_minute: int = Field(
+        3000, description="Reports accepted per minute from everyone together; beyond it the "
+        "intake answers 429 (protects triage from a flood).")
+    check_per_minute: int = Field(
+        30, description="Health-check lookups one client address may make per minute.")
+    status_per_minute: int = Field(
+        60, description="Status-page lookups one client address may make per minute.")
+    max_url_chars: int = Field(2048, description="Longest URL accepted in a report.")
+    max_description_chars: int = Field(
+        5000, description="Longest free-text description accepted in a report.")
+    max_eml_bytes: int = Field(
+        5_000_000, description="Largest e-mail (.eml) accepted by the e-mail intake.")
+    max_urls_per_email: int = Field(
+        50, description="Most URLs taken from one reported e-mail (one report each).")
+    pow_bits: int = Field(
+        16, description="Proof-of-work difficulty (leading zero bits of SHA-256) asked of "
+        "every anonymous submission; 0 turns proof-of-work off.")
+    pow_ttl_seconds: int = Field(
+        900, description="How long a proof-of-work challenge stays valid.")
+    triage_on_submit: bool = Field(
+        True, description="Run the automatic checks (DNS, lake, lookalike) in the background "
+        "right after a report is accepted; otherwise `bluelamp reports triage` runs them.")
+    resolvers: list[str] = Field(
+        default_factory=list,
+        description="Resolvers asked whether a reported host resolves; system ones when empty.")
+    resolver_port: int = Field(53, description="Port of those resolvers.")
+    resolver_timeout: float = Field(2.0, description="Seconds to wait for a DNS answer.")
+    lake_days: int = Field(
+        90, description="How far back triage and the health check look in the lake (days).")
+    protected_brands: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "paypal": ["paypal.com"], "microsoft": ["microsoft.com", "live.com"],
+            "apple": ["apple.com", "icloud.com"], "netflix": ["netflix.com"],
+            "amazon": ["amazon.com", "amazon.co.uk"], "dhl": ["dhl.com", "dhl.de"],
+            "office365": ["office.com", "microsoft.com"], "hmrc": ["gov.uk"],
+            "barclays": ["barclays.co.uk", "barclays.com"]},
+        description="Protected brands: brand name → its genuine registered domains. A name "
+        "that imitates a brand and is not one of its domains is a lookalike.")
+    routes: dict[str, str] = Field(
+        default_factory=lambda: {
+            "phishing": "takedown-team", "malware": "takedown-team",
+            "unlicensed-medicines": "medicines-regulator",
+            "counterfeit-goods": "ip-crime-unit", "fraud": "national-fraud-reporting"},
+        description="Routing rules: category → the body that acts on it.")
+    bodies: dict[str, str] = Field(
+        default_factory=lambda: {
+            "takedown-team": "takedown@localhost", "medicines-regulator": "medicines@localhost",
+            "ip-crime-unit": "ipcrime@localhost",
+            "national-fraud-reporting": "fraud-reports@localhost"},
+        description="Bodies that act: name → the address their referrals go to.")
+    registrar_contacts: Path | None = Field(
+        None, description="CSV `domain,registrar,abuse_email` (the registry's registrar of "
+        "record per domain, or a TLD default with `domain` = `*.tld`) for X-ARF to registrars.")
+    outbox: Path = Field(
+        Path("bluelamp-outbox/reports"), description="Folder where X-ARF reports and "
+        "referrals are written as .eml files (and sent when `smtp_host` is set).")
+    reporter_name: str = Field("Bluelamp public reporting",
+                               description="Organisation named as reporter in X-ARF reports.")
+    reporter_email: str = Field("reports@localhost",
+                                description="Reported-From address of X-ARF reports.")
+    smtp_host: str | None = Field(
+        None, description="SMTP server for X-ARF reports and referrals; written only when unset.")
+    smtp_port: int = Field(25, description="Port of that SMTP server.")
+
+
+class RegionalUnit(BaseModel):
+    """A regional unit that issues notices for the regions it covers."""
+
+    id: str = Field(description="Short identifier of the unit (e.g. nw-rocu).")
+    name: str = Field(description="Name shown as the sender of notices.")
+    regions: list[str] = Field(default_factory=list, description="Regions (as attribution "
+                               "names them, case-insensitive) this unit is responsible for.")
+    email: str = Field(description="Address notices come from and replies go to.")
+    phone: str | None = Field(None, description="Telephone number printed in notices.")
+    website: str | None = Field(None, description="Web page of the unit printed in notices.")
+    signature: str = Field("", description="Closing lines of every notice (plain text).")
+
+
+class NotifySettings(BaseModel):
+    """Owner notifications issued by regional units, with clean-up tracking."""
+
+    smtp_host: str | None = Field(None, description="SMTP server notices are sent through; "
+                                  "with none, notices are only shown in the portal.")
+    smtp_port: int = Field(25, description="Port of that SMTP server.")
+    starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(None, description="SMTP user name (AUTH), if the server "
+                                  "asks for one.")
+    smtp_password: str | None = Field(None, description="SMTP password for that user.")
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP exchange gives up.")
+    mail_from: str = Field("notices@localhost", description="Envelope sender (bounces come "
+                           "back here); the From header is the unit's address.")
+    units: list[RegionalUnit] = Field(default_factory=list, description="Regional units and "
+                                      "the regions each covers.")
+    default_unit: RegionalUnit = Field(
+        default_factory=lambda: RegionalUnit(
+            id="national", name="National cyber crime unit", email="notices@localhost",
+            signature="National cyber crime unit"),
+        description="Unit that issues notices for a region no unit covers (or no region).")
+    interval_hours: int = Field(24, description="Events of this many hours are collected "
+                                "into one notice per organisation.")
+    lookback_days: int = Field(7, description="How far back `notify run` looks for events "
+                               "not yet notified.")
+    min_confidence: float = Field(0.0, description="Events below this confidence are left "
+                                  "out of notices.")
+    auto_send_types: list[str] = Field(
+        default_factory=list, description="Sending rule: a notice whose event types are all "
+        "listed here is sent without review (\"*\" for every type); others wait for a "
+        "notifier.")
+    auto_send_min_confidence: float = Field(0.8, description="Sending rule: every event of "
+                                            "an automatically sent notice has at least this "
+                                            "confidence.")
+    min_hours_between: float = Field(24.0, description="Throttle: at most one notice per "
+                                     "recipient address within this many hours; later ones "
+                                     "wait.")
+    delivered_after_hours: float = Field(24.0, description="A sent notice without a bounce "
+                                         "after this many hours counts as delivered.")
+    recheck_days: int = Field(7, description="Days after sending when affected hosts are "
+                              "re-checked against new events: remediated or still affected.")
+    link_secret: str | None = Field(None, description="Key that signs acknowledgement links "
+                                    "(falls back to web.secret_key; one of them must be set "
+                                    "to send).")
+    subscribe_path: str = Field("/my/threats", description="Portal page (under "
+                                "web.public_url) where an organisation sees its live feed.")
+
+
+class FeedSource(BaseModel):
+    name: str = Field(description="Name of this pull (state is kept per name).")
+    url: str = Field(description="Where to fetch the feed (http or https).")
+    feed: str = Field("auto", description="Parser name, or auto to sniff.")
+    interval: int = Field(3600, description="Seconds between pulls.")
+    mapping: Path | None = Field(None, description="Mapping file for the generic parser.")
+
+
+class FeedsSettings(BaseModel):
+    sources: list[FeedSource] = Field(default_factory=list, description="Feeds to pull.")
+    state: Path | None = Field(None, description="Seen-id and pull state (SQLite); default "
+                               "<lake>/feeds-state.sqlite.")
+    quarantine: Path | None = Field(None, description="Where bad rows go; default "
+                                    "<lake>/quarantine.")
+    window_hours: float = Field(24.0, description="Dedup/aggregation window; an id not seen "
+                                "for this long expires.")
+    retries: int = Field(3, description="Retries of a failed fetch (5xx, network).")
+    backoff: float = Field(1.0, description="First retry delay in seconds; doubles each time.")
+    timeout: float = Field(60.0, description="Seconds before a fetch gives up.")
+
+
+class SharingSettings(BaseModel):
+    poll_seconds: float = Field(
+        0.5, description="How often the live feed looks for new events in the lake (SSE and "
+        "webhooks); the event-to-subscriber delay is about this plus the delivery.")
+    filter_refresh_seconds: float = Field(
+        10.0, description="How long compiled subscription filters are reused before being "
+        "rebuilt from the database (changes made through the API apply at once).")
+    webhook_max_attempts: int = Field(
+        6, description="Attempts of a webhook delivery before it goes to the dead-letter queue.")
+    webhook_backoff_seconds: float = Field(
+        30.0, description="Wait after the first failed attempt; doubled after each further one.")
+    webhook_backoff_max_seconds: float = Field(
+        3600.0, description="Longest wait between two attempts of a webhook delivery.")
+    webhook_timeout_seconds: float = Field(
+        10.0, description="How long one webhook POST may take.")
+    sse_keepalive_seconds: float = Field(
+        15.0, description="Interval of SSE comment lines that keep idle connections open.")
+    pull_default_hours: int = Field(
+        24, description="REST pull and TAXII: how far back `since`/`added_after` default to.")
+    page_size: int = Field(
+        500, description="Default page size of REST pull and TAXII objects (at most 5000).")
+    rpz_zone: str = Field(
+        "rpz.bluelamp.", description="Origin of the RPZ zone written for protective resolvers.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BLUELAMP_", env_nested_delimiter="__", extra="ignore"
@@ -145,7 +321,11 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     attribution: AttributionSettings = Field(default_factory=AttributionSettings)
+    feeds: FeedsSettings = Field(default_factory=FeedsSettings)
     suspensions: SuspensionSettings = Field(default_factory=SuspensionSettings)
+    sharing: SharingSettings = Field(default_factory=SharingSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
 
 def config_path(config: Path | None = None) -> Path | None:

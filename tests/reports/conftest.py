@@ -1,0 +1,55 @@
+"""Fixtures of the public-reporting tests: the web platform's (real PostgreSQL + SQLite,
+lake, accounts, app) plus settings with a [reports] section suited to tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bluelamp.settings import Settings
+from bluelamp.store.models.accounts import Role
+from bluelamp.web.app import create_app
+from web.conftest import (  # noqa: F401  (fixtures are found by name)
+    Account,
+    _fast_password_hashing,
+    accounts_by_role,
+    csrf_of,
+    db_url,
+    engine,
+    lake_path,
+    postgres_server,
+    sign_in,
+    unbound_txt,
+)
+
+
+def report_settings(db_url: str, lake_path: Path, tmp_path: Path, **reports: object) -> Settings:
+    return Settings.model_validate({
+        "database": {"url": db_url}, "lake": {"path": str(lake_path)},
+        "web": {"login_per_minute": 1000, "max_body_bytes": 64 * 1024},
+        "suspensions": {"zones": ["reg.example"]},
+        "reports": {"pow_bits": 0, "triage_on_submit": False,
+                    "resolvers": ["127.0.0.1"], "resolver_port": 9, "resolver_timeout": 0.3,
+                    "outbox": str(tmp_path / "outbox"), **reports},
+    })
+
+
+@pytest.fixture
+def make_settings(db_url: str, lake_path: Path, tmp_path: Path) -> Callable[..., Settings]:
+    def build(**reports: object) -> Settings:
+        return report_settings(db_url, lake_path, tmp_path, **reports)
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def client(settings: Settings, accounts_by_role: dict[Role, Account]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
