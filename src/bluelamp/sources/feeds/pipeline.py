@@ -18,11 +18,11 @@ from urllib.parse import urlparse
 import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, Field
 
-from bluelamp.errors import BluelampError, ConfigError, InputError, RecordError
+from bluelamp.errors import BluelampError, InputError, RecordError
 from bluelamp.events import aggregate
 from bluelamp.schema import EVENT
+from bluelamp.settings import FeedSource, FeedsSettings, load_settings
 from bluelamp.sources.base import SNIFF_BYTES, Chunk, open_input
 from bluelamp.sources.feeds import detect_feed, get_feed
 from bluelamp.sources.feeds.base import FeedParser
@@ -41,41 +41,9 @@ class Attributing(Protocol):
 # ---------------------------------------------------------------------------------------
 # settings: the [feeds] section of the settings file
 # ---------------------------------------------------------------------------------------
-class FeedSource(BaseModel):
-    name: str = Field(description="Name of this pull (state is kept per name).")
-    url: str = Field(description="Where to fetch the feed (http or https).")
-    feed: str = Field("auto", description="Parser name, or auto to sniff.")
-    interval: int = Field(3600, description="Seconds between pulls.")
-    mapping: Path | None = Field(None, description="Mapping file for the generic parser.")
-
-
-class FeedsSettings(BaseModel):
-    sources: list[FeedSource] = Field(default_factory=list, description="Feeds to pull.")
-    state: Path | None = Field(None, description="Seen-id and pull state (SQLite); default "
-                               "<lake>/feeds-state.sqlite.")
-    quarantine: Path | None = Field(None, description="Where bad rows go; default "
-                                    "<lake>/quarantine.")
-    window_hours: float = Field(24.0, description="Dedup/aggregation window; an id not seen "
-                                "for this long expires.")
-    retries: int = Field(3, description="Retries of a failed fetch (5xx, network).")
-    backoff: float = Field(1.0, description="First retry delay in seconds; doubles each time.")
-    timeout: float = Field(60.0, description="Seconds before a fetch gives up.")
-
-
 def load_feeds_settings(config: Path | None = None) -> FeedsSettings:
-    """The `[feeds]` section of the settings file in force (empty when there is none)."""
-    import tomllib
-
-    from bluelamp.settings import config_path
-
-    path = config_path(config)
-    if path is None:
-        return FeedsSettings()
-    try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-        return FeedsSettings.model_validate(doc.get("feeds", {}))
-    except Exception as exc:  # pydantic or TOML: both are the user's settings
-        raise ConfigError(f"{path}: invalid [feeds] settings: {exc}") from None
+    """The `[feeds]` section of the settings in force (file and BLUELAMP_FEEDS__* variables)."""
+    return load_settings(config).feeds
 
 
 # ---------------------------------------------------------------------------------------
