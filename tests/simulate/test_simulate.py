@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bluelamp import resources
 from bluelamp.schema import DNS
@@ -245,3 +247,16 @@ def test_benign_heartbeats_are_periodic_and_benign(day: tuple[pa.Table, pa.Table
     one = rows.filter(pc.equal(rows.column("client"), sorted(clients)[0]))
     gaps = np.diff(one.column("ts").cast(pa.int64()).to_numpy()) / 1e6
     assert len(gaps) > 20 and gaps.std() / gaps.mean() < 0.05
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 12), st.floats(0.05, 3.0), st.integers(0, 2**32 - 1),
+       st.integers(0, 23))
+def test_any_small_configuration_works(clients: int, hours: float, seed: int,
+                                       hour: int) -> None:
+    start = START + dt.timedelta(hours=hour)
+    dns, labels = simulate_day(clients=clients, hours=hours, seed=seed, start=start)
+    ts = dns.column("ts").cast(pa.int64()).to_numpy()
+    assert (np.diff(ts) >= 0).all()
+    assert set(dns.column("client").to_pylist()) <= set(labels.column("client").to_pylist())
+    assert labels.num_rows == clients

@@ -115,4 +115,6 @@ class Behaviour(ABC):
         """Rows in [lo_us, hi_us)."""
 
     def labels(self) -> list[dict[str, Any]]:
-        return [a.row(self.name) for a in self.actors if a.queries or a.label == "benign"]
+        """Every actor, also one whose queries fall outside the simulated window (an
+        infected client is infected even when it was quiet): queries is then 0."""
+        return [a.row(self.name) for a in self.actors]

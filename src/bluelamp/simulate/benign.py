@@ -87,6 +87,8 @@ class Benign(Behaviour):
         sessions = g.poisson(self.world.activity(lo_us, hi_us)
                              / (per_lookup[kind] * _LOOKUPS[kind]))
         s_client = np.repeat(np.arange(self.world.n, dtype=np.int32), sessions)
+        if len(s_client) == 0:  # a tiny population at night
+            return []
         s_start = g.integers(lo_us, hi_us, size=len(s_client))
         k = g.geometric(1.0 / _LOOKUPS[kind[s_client]])
         client = np.repeat(s_client, k)

@@ -33,11 +33,10 @@ class SpamBot(Scheduled):
                 ts_parts += [ts, ts + 30_000]
                 names += doms + [f"mx1.{d}" for d in doms]
                 qtypes += [np.full(size, 15, np.uint16), np.full(size, 1, np.uint16)]
-            if not names:
-                continue
-            ts_all = np.concatenate(ts_parts)
+            ts_all = np.concatenate(ts_parts) if ts_parts else np.zeros(0, np.int64)
             actor = Actor("spam", self.world.address[client], family="spambot",
                           campaign=f"spam-{n + 1}", period_s=round(every, 1),
                           detail={"bursts": len(bursts)})
-            self.add(actor, client, Rows(ts_all, names, np.concatenate(qtypes), 0))
+            qtype = np.concatenate(qtypes) if qtypes else np.zeros(0, np.uint16)
+            self.add(actor, client, Rows(ts_all, names, qtype, 0))
         self.finish()
