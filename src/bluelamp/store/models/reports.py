@@ -100,7 +100,8 @@ class SuspensionProposal(Base):
     status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.proposed.value,
                                         index=True)
     summary: Mapped[str] = mapped_column(Text, default="")
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("suspension_requests.id"),
-                                                   default=None)
+    # suspension_requests.id, deliberately without a foreign key: the reports migration
+    # branch does not depend on the suspensions branch
+    request_id: Mapped[int | None] = mapped_column(Integer, default=None)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     decided_by: Mapped[str | None] = mapped_column(String(254), default=None)

@@ -13,8 +13,9 @@ from alembic import op
 revision = "0003_reports"
 down_revision = "0001"
 branch_labels = ("reports",)
-# suspension_proposals.request_id references the suspension desk's requests table
-depends_on = "0002_suspensions"
+# Independent of the suspensions branch: suspension_proposals.request_id names a
+# suspension_requests row without a foreign key, so either branch can be applied alone.
+depends_on = None
 
 TZ = sa.DateTime(timezone=True)
 
@@ -77,9 +78,6 @@ def upgrade() -> None:
         sa.Column("request_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", TZ, nullable=True),
         sa.Column("decided_by", sa.String(length=254), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["request_id"], ["suspension_requests.id"],
-            name=op.f("fk_suspension_proposals_request_id_suspension_requests")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suspension_proposals")),
     )
     for column in ("domain", "status"):
