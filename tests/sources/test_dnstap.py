@@ -470,3 +470,40 @@ def test_stop_reads_frames_already_sent() -> None:
         listener.close()
     rows = [r for c in chunks if c.batch is not None for r in c.batch.to_pylist()]
     assert [r["qname"] for r in rows] == ["last.example"]
+
+
+# ------------------------------------------------------------------ hostile payloads
+
+
+def _decode_payloads(payloads: list[bytes]):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from bluelamp.sources.dnstap import decode_frames
+
+    lengths = np.array([len(p) for p in payloads], np.int64)
+    ends = np.cumsum(lengths)
+    return decode_frames(b"".join(payloads), ends - lengths, ends)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=120), min_size=1, max_size=12))
+def test_random_payloads_never_crash(payloads: list[bytes]) -> None:
+    dec = _decode_payloads(payloads)
+    assert dec.table.num_rows <= len(payloads)
+    assert all(0 <= i < len(payloads) for i, _ in dec.errors)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_frames_never_crash(data: st.DataObject) -> None:
+    frames = [bytearray(f) for f in _transaction("m.example", 3)]
+    for frame in frames:
+        for _ in range(data.draw(st.integers(0, 3))):
+            frame[data.draw(st.integers(0, len(frame) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(1, len(frames[1])))
+    payloads = [bytes(frames[0]), bytes(frames[1][:cut])]
+    dec = _decode_payloads(payloads)
+    # every frame is either a row, an error, paired away or a skipped message type
+    assert dec.table.num_rows + len(dec.errors) + dec.skipped <= 2
+    for name in dec.table.column("qname").to_pylist():
+        assert name is not None
