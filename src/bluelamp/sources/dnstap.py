@@ -9,9 +9,9 @@ Mapping (also in docs/formats.md, section "dnstap"):
   client lookups and are skipped (counted in `DnstapDecoder.skipped`).
 * A response row carries the transaction: question, rcode, answers and TTL from
   `response_message`. A query whose response is also in the stream (same client address,
-  port, DNS id, qname and qtype, arriving within `Pairer.hold_us` = 3 s of stream time) is
-  dropped so nothing is counted twice; a query without a response becomes a row with null
-  rcode/answers.
+  port, DNS id and question section bytes, within `Pairer.hold_us` = 3 s of stream time)
+  is dropped so nothing is counted twice; a query without a response becomes a row with
+  null rcode/answers.
 * ts = query_time when present, else the matched query's time, else response_time.
   client/client_port = query_address/query_port; server = response_address;
   transport from socket_protocol (DNSCrypt counts as its udp/tcp carrier);
