@@ -110,6 +110,8 @@ def test_live_findings_and_nothing_lost_across_restart(unbound: Unbound, tmp_pat
     assert ours == answered, "every answered query must be a lake row, exactly once"
     # the readiness probes of each start are logged by Unbound too: they must be there
     assert in_lake == logged, "the lake must hold exactly what Unbound logged"
+    asked = Counter(unbound.logged_queries())
+    assert Counter((q, t) for q, t, _ in in_lake.elements()) == asked
     assert not [r for r in rows if r["rcode"] is None], "queries must pair with responses"
     www = next(r for r in rows if r["qname"] == "www.lab.test" and r["qtype"] == 1)
     assert www["answers"] == ["192.0.2.10"] and www["ttl"] == 300

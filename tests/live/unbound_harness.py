@@ -74,6 +74,8 @@ remote-control:
 __all__ = ["Knot", "Unbound", "free_port", "rcode_text", "require_binary", "start_listen"]
 
 REPLY_LINE = re.compile(r"info: \S+ (\S+)\. (\S+) IN ([A-Z]+) [\d.]+ \d+ \d+$")
+# "info: 127.0.0.1 nx1.lab.test. A IN"
+QUERY_LINE = re.compile(r"info: \S+ (\S+)\. (\S+) IN$")
 
 
 @dataclass
@@ -133,6 +135,11 @@ class Unbound:
         """(qname, qtype, rcode) of every reply Unbound logged (log-replies)."""
         text = (self.workdir / "unbound.log").read_text()
         return [m.groups() for m in map(REPLY_LINE.search, text.splitlines()) if m]
+
+    def logged_queries(self) -> list[tuple[str, str]]:
+        """(qname, qtype) of every query Unbound logged (log-queries)."""
+        text = (self.workdir / "unbound.log").read_text()
+        return [m.groups() for m in map(QUERY_LINE.search, text.splitlines()) if m]
 
 
 def start_listen(args: list[str], cwd: Path) -> subprocess.Popen[str]:
