@@ -1,0 +1,69 @@
+"""The e-mail intake parser: forwarded phishing, ARF reports, and garbage (never raises)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bluelamp.act.reports.eml import parse_eml
+from bluelamp.act.reports.urls import UrlError, normalise
+
+HERE = Path(__file__).parent / "fixtures"
+
+
+def test_forwarded_phish() -> None:
+    parsed = parse_eml((HERE / "forwarded-phish.eml").read_bytes())
+    assert parsed.reporter == "alice@citizen.example"
+    assert parsed.original_from == "service@paypa1-secure.example"
+    assert parsed.original_subject == "Your account has been suspended"
+    assert not parsed.is_arf
+    assert {normalise(u).url for u in parsed.urls} == {
+        "https://paypa1-secure.example/login",
+        "https://paypa1-secure.example/login?id=42",
+        "https://cdn.paypa1-secure.example/logo.png"}
+    assert parsed.errors == []
+
+
+def test_arf_report() -> None:
+    parsed = parse_eml((HERE / "arf-report.eml").read_bytes())
+    assert parsed.is_arf
+    assert parsed.feedback["feedback-type"] == ["fraud"]
+    assert parsed.source_ip == "192.0.2.1"
+    assert parsed.original_from == "billing@rx-cheap-pills.example"
+    assert parsed.original_subject == "Cheap meds, no prescription"
+    assert parsed.urls == ["http://rx-cheap-pills.example/buy?ref=mail"]
+
+
+def test_no_urls_is_an_error_not_an_exception() -> None:
+    parsed = parse_eml(b"From: a@b.example\r\nSubject: hi\r\n\r\nnothing here\r\n")
+    assert parsed.urls == [] and "no http" in parsed.errors[0]
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=2000))
+def test_garbage_never_raises(data: bytes) -> None:
+    first = parse_eml(data)
+    assert parse_eml(data) == first  # deterministic
+    for url in first.urls:
+        try:
+            normalise(url)
+        except UrlError:
+            pass
+
+
+MIME = st.builds(
+    lambda ctype, body, charset: (
+        f"From: x@y.example\r\nContent-Type: {ctype}; charset={charset}\r\n"
+        f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{body}").encode("utf-8", "replace"),
+    st.sampled_from(["text/plain", "text/html", "message/feedback-report", "message/rfc822",
+                     "multipart/mixed", "multipart/report", "text/rfc822-headers"]),
+    st.text(max_size=500), st.sampled_from(["utf-8", "bogus", "latin-1", ""]))
+
+
+@settings(max_examples=300)
+@given(MIME)
+def test_structured_garbage_never_raises(data: bytes) -> None:
+    parsed = parse_eml(data)
+    assert len(parsed.urls) <= 50
