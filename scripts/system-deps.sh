@@ -2,8 +2,9 @@
 # Install the real servers the tests run against, from Debian's packages, when we can.
 # Idempotent and quiet when everything is present.
 set -uo pipefail
-PKGS=(unbound fstrm-bin knot knot-dnsutils postgresql chromium)
+PKGS=(unbound fstrm-bin knot knot-dnsutils knot-module-dnstap postgresql chromium)
 BINS=(/usr/sbin/unbound /usr/bin/fstrm_capture /usr/sbin/knotd /usr/bin/kdig \
+      /usr/lib/x86_64-linux-gnu/knot/modules-3.2/dnstap.so \
       /usr/lib/postgresql /usr/bin/chromium)
 missing=0
 for b in "${BINS[@]}"; do [ -e "$b" ] || missing=1; done
