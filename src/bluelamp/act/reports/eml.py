@@ -109,7 +109,7 @@ def parse_eml(data: bytes, max_urls: int = 50) -> ParsedEmail:
             out.is_arf = True
             out.feedback = _feedback_fields(part)
             _add(out.urls, out.feedback.get("reported-uri", []), max_urls)
-            out.source_ip = (out.feedback.get("source-ip") or [None])[0]
+            out.source_ip = next(iter(out.feedback.get("source-ip", [])), None)
         elif ctype == "message/rfc822" and out.original_from is None:
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
