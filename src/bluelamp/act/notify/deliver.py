@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 from dataclasses import dataclass
+from email.message import EmailMessage
 from email.utils import make_msgid
 
 from sqlalchemy import select
@@ -84,7 +85,7 @@ def throttled_until(db: Session, settings: NotifySettings, email: str,
     return None
 
 
-def smtp_send(settings: NotifySettings, message: bytes, to: str) -> None:
+def smtp_send(settings: NotifySettings, message: EmailMessage, to: str) -> None:
     """Hand one message to the relay; raises Refused (with the SMTP code) or OSError."""
     assert settings.smtp_host is not None
     try:
@@ -94,7 +95,8 @@ def smtp_send(settings: NotifySettings, message: bytes, to: str) -> None:
                 smtp.starttls()
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.sendmail(settings.mail_from, [to], message)
+            # send_message writes CRLF line ends (policy SMTP); raw bytes would keep LF
+            smtp.send_message(message, settings.mail_from, [to])
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise Refused(code, text.decode(errors="replace")) from None
@@ -145,7 +147,7 @@ def deliver(db: Session, settings: Settings, notice: Notice, now: dt.datetime) -
         notice.sent_at = now
         message = build_message(settings, notice, unit, _org_name(db, notice), email)
         try:
-            smtp_send(cfg, message.as_bytes(), email)
+            smtp_send(cfg, message, email)
         except Refused as exc:
             if not exc.permanent:
                 return _defer(notice, email, str(exc))
