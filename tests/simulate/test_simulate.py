@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from ipaddress import ip_address, ip_network
 
 import numpy as np
@@ -260,3 +261,20 @@ def test_any_small_configuration_works(clients: int, hours: float, seed: int,
     assert (np.diff(ts) >= 0).all()
     assert set(dns.column("client").to_pylist()) <= set(labels.column("client").to_pylist())
     assert labels.num_rows == clients
+
+
+def test_dga_sets_change_at_midnight() -> None:
+    dns, labels = simulate_day(clients=60, hours=48, seed=4, start=START, dga_fraction=0.05)
+    lab = labels.filter(pc.equal(labels.column("label"), "dga")).to_pylist()[0]
+    daily = json.loads(lab["detail"])["daily_c2"]
+    assert len(daily) == 2 and daily[0][0] != daily[1][0]
+    rows = _rows_of(dns, lab["client"])
+    rows = rows.filter(pc.is_in(rows.column("qname"), pa.array(lab["domains"])))
+    day = pc.day(rows.column("ts")).to_numpy()
+    first, second = (set(rows.filter(pa.array(day == d)).column("qname").to_pylist())
+                     for d in (4, 5))
+    assert first and second and len(first & second) < 0.5 * len(first)
+    for c2, address in daily:  # a registered name answers every day
+        answered = rows.filter(pc.equal(rows.column("qname"), c2))
+        assert all(a == [address] for a in answered.column("answers").to_pylist())
+        assert set(answered.column("rcode").to_pylist()) <= {0}
