@@ -30,7 +30,7 @@ from typing import NamedTuple, TypeAlias
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from publicsuffixlist import PSLFILE, encode_idn
+from publicsuffixlist import PSLFILE, PublicSuffixList, encode_idn
 
 __all__ = [
     "NameParts",
@@ -65,7 +65,7 @@ class NameParts(NamedTuple):
 @lru_cache(maxsize=_CACHE_SIZE)
 def is_ip(name: str) -> bool:
     """True when `name` is an IPv4 or IPv6 address literal (optionally in brackets)."""
-    text = name.strip().strip("[]")
+    text = name[1:-1] if name.startswith("[") and name.endswith("]") else name
     if not text or not (text[0].isdigit() or ":" in text):
         return False  # fast path: no hostname starting with a letter is an address
     try:
@@ -75,13 +75,32 @@ def is_ip(name: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=2)
+def _psl(private: bool) -> PublicSuffixList:
+    # parsing the list takes ~0.1 s: once per process and mode
+    return PublicSuffixList(accept_unknown=True, only_icann=not private)
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _split(name: str, private: bool) -> NameParts | None:
-    # one implementation for scalar and bulk: the scalar is the bulk on one value, cached
-    sub, label, suffix = _split_unique(pa.array([name], pa.string()), private)
-    if not label[0].is_valid:
+    # The scalar path uses the publicsuffixlist package (fast for one name); the bulk path is
+    # our vectorised version of the same algorithm. Tests check that both agree.
+    name = name.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    if not name or is_ip(name):
         return None
-    return NameParts(sub[0].as_py(), label[0].as_py(), suffix[0].as_py())
+    parts = name.split(".")
+    if "" in parts:
+        return None
+    suffix = _psl(private).publicsuffix(name)
+    if suffix is None:
+        return None
+    n_suffix = suffix.count(".") + 1
+    if len(parts) <= n_suffix:
+        return None  # the name is a public suffix itself
+    cut = len(parts) - n_suffix - 1
+    return NameParts(".".join(parts[:cut]), parts[cut], suffix)
 
 
 def split_name(name: str | None, *, private: bool = True) -> NameParts | None:

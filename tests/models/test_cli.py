@@ -71,7 +71,7 @@ def test_evaluate_traffic_not_available(tmp_path: Path) -> None:
 def test_train_cli_subsample(tmp_path: Path) -> None:
     out = tmp_path / "w.npz"
     result = runner.invoke(app, ["train", "dga", "--out", str(out), "--sample", "600",
-                                 "--seed", "3", "--json"])
+                                 "--bits", "12", "--seed", "3", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["n_train"] == 600 and out.exists()

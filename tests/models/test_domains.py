@@ -160,3 +160,15 @@ def test_bulk_agrees_with_publicsuffixlist_package() -> None:
         got = registered_domains(names, private=private).to_pylist()
         want = [None if is_ip(n) else psl.privatesuffix(n) for n in names]
         assert got == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.from_regex(r"[a-zA-Z0-9.\-*!:\[\]]{0,30}", fullmatch=True), max_size=20))
+def test_bulk_equals_scalar_on_ascii(names: list[str]) -> None:
+    got = registered_domains(names).to_pylist()
+    assert got == [registered_domain(n) for n in names]
+    sub, label, suffix = split_names(names, private=False)
+    want = [split_name(n, private=False) for n in names]
+    assert [None if w is None else w.subdomain for w in want] == sub.to_pylist()
+    assert [None if w is None else w.label for w in want] == label.to_pylist()
+    assert [None if w is None else w.suffix for w in want] == suffix.to_pylist()

@@ -23,6 +23,8 @@ def train_dga(
     c: Annotated[float | None, typer.Option("--c", help="Inverse regularisation strength "
                                             "(default: the value the evaluation selects most).")
                  ] = None,
+    bits: Annotated[int, typer.Option(min=8, max=24, help="log2 of the n-gram hash buckets.")
+                    ] = 18,
     sample: Annotated[int | None, typer.Option(
         help="Train on a random subsample of this many labels (for quick checks).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
@@ -41,7 +43,7 @@ def train_dga(
     corpus = T.load_corpus()
     if sample is not None and sample < len(corpus):
         corpus = T.subsample(corpus, sample, seed)
-    model = T.fit(corpus, c=T.DEFAULT_C if c is None else c, seed=seed)
+    model = T.fit(corpus, c=T.DEFAULT_C if c is None else c, bits=bits, seed=seed)
     model.save(out)
     summary = {**model.meta, "out": str(out), "seconds": round(time.perf_counter() - started, 1),
                "bytes": out.stat().st_size}

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bluelamp import resources
-from bluelamp.domains import split_name
+from bluelamp.domains import registered_domains, split_names
 from bluelamp.models import features as F
 from bluelamp.models.dga import DGAModel, scoring_labels
 
@@ -65,11 +65,11 @@ def stable_fraction(texts: Sequence[str], salt: str = "") -> np.ndarray:
 
 
 def _provider_domains(names: Sequence[str]) -> set[str]:
+    sub, label, suffix = split_names(list(names))
     subs: dict[str, set[str]] = {}
-    for name in names:
-        parts = split_name(name)
-        if parts is not None and parts.subdomain:
-            subs.setdefault(parts.registered_domain, set()).add(parts.subdomain)
+    for s, lab, suf in zip(sub.to_pylist(), label.to_pylist(), suffix.to_pylist(), strict=True):
+        if s:
+            subs.setdefault(f"{lab}.{suf}", set()).add(s)
     return {d for d, s in subs.items() if len(s) >= PROVIDER_MIN_SUBDOMAINS}
 
 
@@ -81,9 +81,9 @@ def load_corpus() -> Corpus:
     labels: list[str] = []
     families: list[str] = []
     dga_labels = scoring_labels([n for _, n in pairs]).to_pylist()
-    for (family, name), label in zip(pairs, dga_labels, strict=True):
-        parts = split_name(name)
-        if parts is not None and parts.registered_domain in providers:
+    registered = registered_domains([n for _, n in pairs]).to_pylist()
+    for (family, _), label, reg in zip(pairs, dga_labels, registered, strict=True):
+        if reg in providers:
             continue
         if label and (family, label) not in seen:
             seen.add((family, label))
