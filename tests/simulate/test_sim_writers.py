@@ -301,3 +301,21 @@ def test_column_wise_ndjson_equals_json_dumps(rows: list[dict[str, object]]) -> 
     expected = [json.dumps({k: json_value(v) for k, v in row.items()}, separators=(",", ":"),
                            ensure_ascii=False) for row in table.to_pylist()]
     assert json_lines(table).to_pylist() == expected
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_sparse_foreign_tables_are_written_and_read_back(tmp_path: Path, fmt: str) -> None:
+    """A table with only ts and qname (what a minimal reader gives) is still written as a
+    file its reader accepts."""
+    from bluelamp.schema import DNS
+
+    table = DNS.from_rows([
+        {"ts": dt.datetime(2025, 1, 1, tzinfo=dt.UTC), "qname": "example.com"},
+        {"ts": dt.datetime(2025, 1, 1, 0, 0, 1, tzinfo=dt.UTC), "qname": "x.example.com",
+         "qtype": 28, "rcode": 0, "answers": ["2001:db8::5"], "client": "2001:db8::1",
+         "client_port": 4242, "server": "2001:db8::53", "ttl": 60}])
+    back = _read_back(_written(tmp_path, table, fmt), fmt)
+    back = back.take(pc.sort_indices(back, [("ts", "ascending")]))  # unanswered come last
+    assert back.num_rows == 2
+    assert back.column("qname").to_pylist() == ["example.com", "x.example.com"]
+    assert back.column("ts").equals(table.column("ts"))

@@ -157,8 +157,8 @@ class ZeekWriter:
 
 
 class ZeekJsonWriter:
-    """Zeek's JSON writer (LogAscii::use_json): one object per line, unset fields left
-    out, ts as seconds since the epoch."""
+    """Zeek's JSON writer (LogAscii::use_json): one object per line, unset (null) fields
+    left out, ts as seconds since the epoch."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
@@ -191,7 +191,8 @@ class ZeekJsonWriter:
                                   for a in answers]
                 row["TTLs"] = [float(ttl or 0)] * len(answers)
             row["rejected"] = False
-            out.append(json.dumps(row, separators=(",", ":")))
+            out.append(json.dumps({k: v for k, v in row.items() if v is not None},
+                                  separators=(",", ":")))
         self._stream.write(("\n".join(out) + "\n").encode())
 
     def close(self) -> None:
@@ -226,9 +227,11 @@ class BindWriter:
             t = qtype[i] or 1
             flags = "+E(0)" + ("D" if t in (43, 48) else "") + ("T" if proto == "tcp" else "") \
                 + ("K" if h[i] % 3 else "")
+            # the format needs addresses: rows without them get the unspecified one
             out.append(f"{d}-{_MONTHS[int(m) - 1]}-{rest[:13]}.{ms[i]:03d} queries: info: "
-                       f"client @0x{ptr[i]:x} {client}#{port} ({qname}): query: {qname} IN "
-                       f"{dnsenc.qtype_name(t)} {flags} ({server})")
+                       f"client @0x{ptr[i]:x} {client or '0.0.0.0'}#{port or 0} ({qname}): "
+                       f"query: {qname} IN {dnsenc.qtype_name(t)} {flags} "
+                       f"({server or '0.0.0.0'})")
         self._stream.write(("\n".join(out) + "\n").encode())
 
     def close(self) -> None:
