@@ -311,6 +311,53 @@ class SharingSettings(BaseModel):
         "rpz.bluelamp.", description="Origin of the RPZ zone written for protective resolvers.")
 
 
+class DetectSettings(BaseModel):
+    """Lists the domain-behaviour detectors use (lookalike, spam, fast flux, tunnelling)."""
+
+    protected_brands: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "paypal": ["paypal.com", "paypal.me"], "microsoft": ["microsoft.com", "live.com"],
+            "office365": ["office.com", "office365.com", "microsoft.com"],
+            "apple": ["apple.com", "icloud.com"], "amazon": ["amazon.com", "amazon.co.uk"],
+            "netflix": ["netflix.com"], "dhl": ["dhl.com", "dhl.de", "dhl.co.uk"],
+            "ing": ["ing.com", "ing.nl", "ing.de"], "barclays": ["barclays.co.uk", "barclays.com"],
+            "hsbc": ["hsbc.com", "hsbc.co.uk"], "hmrc": ["hmrc.gov.uk", "gov.uk"],
+            "govuk": ["gov.uk"], "bluelamp": ["bluelamp.example"]},
+        description="Lookalike detector: protected brands, brand name → its genuine registered "
+        "domains (names under them are never flagged). The defaults are examples (payment, "
+        "technology, delivery, banks, government and a placeholder for the operator's own "
+        "brand); replace them with what you protect.")
+    lookalike_keywords: list[str] = Field(
+        default_factory=lambda: [
+            "login", "logon", "signin", "secure", "security", "verify", "verification",
+            "account", "support", "update", "billing", "payment", "refund", "confirm",
+            "unlock", "wallet", "auth", "online", "service", "help", "alert", "customer",
+            "portal", "invoice", "tax", "delivery", "parcel", "track", "claim", "bonus"],
+        description="Lookalike detector: words that, next to a brand name in a label "
+        "(paypal-login-secure, hmrc-refund), make a brand + keyword combination (combosquat).")
+    mail_servers: list[str] = Field(
+        default_factory=list,
+        description="Spam-bot detector: addresses or CIDR blocks of the operator's mail "
+        "servers, allowed to make many MX lookups.")
+    fast_flux_allow: list[str] = Field(
+        default_factory=lambda: ["ntp.org", "pool.ntp.org", "debian.pool.ntp.org"],
+        description="Fast-flux detector: registered domains never flagged (services that "
+        "answer from volunteers' addresses all over the internet, such as the NTP pool).")
+    tunnel_allow: list[str] = Field(
+        default_factory=lambda: ["sophosxl.net", "mcafee.com", "spamhaus.org",
+                                 "spamcop.net", "barracudacentral.org"],
+        description="Tunnelling and water-torture detectors: registered domains never "
+        "flagged (anti-virus and reputation services that encode hashes or addresses in "
+        "query names by design).")
+    seen_domains_capacity: int = Field(
+        2_000_000, description="Newly-observed detector: registered domains the seen-set "
+        "(a Bloom filter, about 1.2 bytes per domain) is sized for; beyond it false 'seen' "
+        "answers grow and new domains may be missed.")
+    seen_warmup_windows: int = Field(
+        3, description="Newly-observed detector: windows of traffic that only teach the "
+        "seen-set before any domain is reported as new.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BLUELAMP_", env_nested_delimiter="__", extra="ignore"
@@ -326,6 +373,7 @@ class Settings(BaseSettings):
     sharing: SharingSettings = Field(default_factory=SharingSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    detect: DetectSettings = Field(default_factory=DetectSettings)
 
 
 def config_path(config: Path | None = None) -> Path | None:

@@ -1,0 +1,22 @@
+"""The `[detect]` settings of the domain-behaviour detectors, for their factories.
+
+`default_detectors()` does not hand settings to factories, so a factory called without them
+reads the settings file in force (as `bluelamp analyze` does) once, when the detector is
+built; never while it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bluelamp.settings import DetectSettings, load_settings
+
+
+def detect_settings(settings: Any = None) -> DetectSettings:
+    """`settings.detect` of a `Settings`, a `DetectSettings` as is, else the loaded one."""
+    if isinstance(settings, DetectSettings):
+        return settings
+    if settings is not None:
+        found: DetectSettings = settings.detect
+        return found
+    return load_settings().detect
