@@ -2,7 +2,7 @@
 
 `--domains FILE` scores a labelled list of names with the DGA model; `--leave-families-out`
 retrains the DGA model with whole families held out (the honest figures of docs/detection.md);
-`--traffic DIR` (labelled simulated traffic through the detectors) is not available yet.
+`--traffic DIR` runs every detector over a labelled `simulate` output (`bluelamp.evaluate.traffic`).
 """
 
 from __future__ import annotations
@@ -72,6 +72,17 @@ def _evaluate_domains(path: Path, model: Path | None, as_json: bool) -> None:
         _print_metrics(m)
 
 
+def _evaluate_traffic(folder: Path, model: Path | None, as_json: bool) -> None:
+    from bluelamp.evaluate.traffic import evaluate_traffic, print_report
+
+    result = evaluate_traffic(folder, dga_model=model,
+                              progress=lambda msg: typer.echo(msg, err=True))
+    if as_json:
+        typer.echo(json.dumps(result, sort_keys=True, default=str))
+    else:
+        print_report(result, typer.echo)
+
+
 def _leave_families_out(folds: int, seed: int, as_json: bool) -> None:
     try:
         from bluelamp.models.evaluate_dga import leave_families_out
@@ -95,7 +106,8 @@ def evaluate(
     domains: Annotated[Path | None, typer.Option(
         help="File of label<TAB>domain lines (label 1/0 or dga/benign).")] = None,
     traffic: Annotated[Path | None, typer.Option(
-        help="Folder of labelled simulated traffic (not available yet).")] = None,
+        help="Folder written by `bluelamp simulate` (traffic + labels.parquet): per-detector "
+        "precision, recall, FPR and time to detect.")] = None,
     leave_families_out: Annotated[bool, typer.Option(
         "--leave-families-out", help="Retrain with whole DGA families held out and report "
         "seen/unseen-family figures (needs the train extra; minutes).")] = False,
@@ -115,8 +127,8 @@ def evaluate(
         raise typer.BadParameter("give exactly one of --domains, --traffic, "
                                  "--leave-families-out")
     if traffic is not None:
-        raise ConfigError("evaluate --traffic is not available yet: the traffic detectors "
-                          "are not evaluated by this command so far; use --domains")
+        _evaluate_traffic(traffic, model, as_json)
+        return
     if domains is not None:
         _evaluate_domains(domains, model, as_json)
     else:

@@ -1,0 +1,1 @@
+"""Evaluation of detectors on labelled traffic (`bluelamp evaluate --traffic DIR`)."""
