@@ -53,3 +53,47 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 def client(settings: Settings, accounts_by_role: dict[Role, Account]) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@pytest.fixture
+def unbound_zone(tmp_path: Path) -> Iterator[Callable[[dict[str, list[str]]], int]]:
+    """Start unbound on 127.0.0.1 answering A records for the given names (authoritatively,
+    NXDOMAIN for anything else in their zones); returns the port."""
+    import subprocess
+
+    from conftest import free_port, require_binary
+    from web.conftest import _wait_for_dns
+
+    binary = require_binary("/usr/sbin/unbound", "unbound")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(records: dict[str, list[str]]) -> int:
+        port = free_port()
+        zones = sorted({name.split(".", 1)[1] for name in records})
+        lines = [f'  local-zone: "{z}." static' for z in zones]
+        lines += [f"  local-data: '{name}. 60 IN A {ip}'" for name, ips in records.items()
+                  for ip in ips]
+        conf = tmp_path / f"unbound-{port}.conf"
+        conf.write_text(f"""server:
+  interface: 127.0.0.1
+  port: {port}
+  do-daemonize: no
+  use-syslog: no
+  logfile: ""
+  username: ""
+  chroot: ""
+  directory: "{tmp_path}"
+  pidfile: ""
+  do-ip6: no
+  access-control: 127.0.0.0/8 allow
+""" + "\n".join(lines) + "\nremote-control:\n  control-enable: no\n")
+        proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        procs.append(proc)
+        _wait_for_dns(port, proc)
+        return port
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(10)

@@ -48,6 +48,15 @@ POLICY: dict[str, Permission] = _table(
     ("org:manage-own", {S}, "Register one's organisation's networks, ASNs and domains and "
      "prove ownership."),
     ("threats:own", {S}, "See threats on one's own verified networks and domains, with advice."),
+    ("reports:submit", EVERYONE, "Report a risky site (web form or JSON API); no account "
+     "needed: rate limits, a honeypot and proof-of-work stand in for one."),
+    ("reports:status", EVERYONE, "Follow a public report by its tracking code."),
+    ("healthcheck:run", EVERYONE, "Check whether an IP, network or domain is listed: "
+     "TLP:CLEAR events with advice; owners of the resource and analysts see up to AMBER."),
+    ("reports:triage", {A, AN, Role.reviewer}, "Triage public reports: checks, clusters, "
+     "routing and X-ARF, outcomes, metrics."),
+    ("reports:proposals", {A, Role.reviewer, Role.officer}, "See suspensions proposed from "
+     "public reports, for an agency to adopt."),
     ("orgs:admin", {A}, "Create organisations; approve or reject claimed networks and ASNs."),
     ("users:admin", {A}, "List users, change roles, deactivate accounts."),
     ("audit:read", {A}, "Read and verify the audit log."),

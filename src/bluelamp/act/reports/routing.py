@@ -79,6 +79,16 @@ def registrar_contact(contacts: dict[str, str], domain: str | None) -> str | Non
     return None
 
 
+def own_domain(host: str, zones: Sequence[str]) -> str | None:
+    """The name registered directly under one of the registry's zones that `host` is in
+    (the registry's zones are public suffixes to it), or None."""
+    zone = zone_of(host, zones)
+    if zone is None:
+        return None
+    label = host[: -len(zone) - 1].rsplit(".", 1)[-1]
+    return f"{label}.{zone}"
+
+
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._-]", "_", text)[:80]
 
@@ -103,9 +113,9 @@ class Router:
         body = rules.body_for(report.category, self.conf.routes)
         if body:
             actions.append(self._referral(report, body))
-        zone = zone_of(report.registered_domain or report.host, self.settings.suspensions.zones)
-        if zone and report.registered_domain:
-            actions.append(self._propose(report))
+        domain = own_domain(report.host, self.settings.suspensions.zones)
+        if domain:
+            actions.append(self._propose(report, domain))
         actions += self._xarf(report)
         report.status = ReportStatus.routed.value
         report.routed_at = report.routed_at or _now()
@@ -135,8 +145,7 @@ class Router:
         msg.set_content(_summary(report))
         return self._action(report, "referral", to or body, f"referred to {body}", msg)
 
-    def _propose(self, report: PublicReport) -> ReportAction:
-        domain = str(report.registered_domain)
+    def _propose(self, report: PublicReport, domain: str) -> ReportAction:
         proposal = self.db.scalars(select(SuspensionProposal).where(
             SuspensionProposal.domain == domain,
             SuspensionProposal.status == ProposalStatus.proposed.value)).first()
@@ -251,14 +260,17 @@ def sync_suspensions(db: Session, actor: str = "system") -> int:
 
 
 def _suspended_reports(db: Session) -> Sequence[tuple[PublicReport, SuspensionItem]]:
-    rows = db.execute(select(PublicReport, SuspensionItem).join(
-        SuspensionItem, SuspensionItem.domain == PublicReport.registered_domain).where(
-        PublicReport.status != ReportStatus.closed.value,
-        SuspensionItem.status == ItemStatus.suspended.value)).all()
-    seen: set[int] = set()
+    """Open reports whose host is a suspended name or under one."""
+    items = {i.domain: i for i in db.scalars(select(SuspensionItem).where(
+        SuspensionItem.status == ItemStatus.suspended.value))}
+    if not items:
+        return []
     out = []
-    for report, item in rows:
-        if report.id not in seen:
-            seen.add(report.id)
-            out.append((report, item))
+    for report in db.scalars(select(PublicReport).where(
+            PublicReport.status != ReportStatus.closed.value)):
+        labels = report.host.split(".")
+        hit = next((items[d] for d in (".".join(labels[i:]) for i in range(len(labels)))
+                    if d in items), None)
+        if hit is not None:
+            out.append((report, hit))
     return out

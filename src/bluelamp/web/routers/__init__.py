@@ -7,8 +7,11 @@ from bluelamp.web.routers import (
     agencies,
     auth,
     dashboard,
+    healthcheck,
     myorg,
+    notices,
     records,
+    reports,
     site,
     suspension_pages,
     suspensions,
@@ -16,4 +19,5 @@ from bluelamp.web.routers import (
 
 ROUTERS: list[APIRouter] = [site.router, auth.router, records.router, dashboard.router,
                             myorg.router, admin.router, suspensions.router,
-                            suspension_pages.router, agencies.router]
+                            suspension_pages.router, agencies.router,
+                            reports.router, healthcheck.router, notices.router]
