@@ -9,7 +9,6 @@ from bluelamp.web.routers import (
     dashboard,
     healthcheck,
     myorg,
-    notices,
     records,
     reports,
     site,
@@ -20,4 +19,4 @@ from bluelamp.web.routers import (
 ROUTERS: list[APIRouter] = [site.router, auth.router, records.router, dashboard.router,
                             myorg.router, admin.router, suspensions.router,
                             suspension_pages.router, agencies.router,
-                            reports.router, healthcheck.router, notices.router]
+                            reports.router, healthcheck.router]
