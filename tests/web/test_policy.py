@@ -25,7 +25,9 @@ PARAMS = {"finding_id": "f-dga-1", "event_id": "e-own-ip", "domain_id": "1",
           "kind": "network", "claim_id": "999", "user_id": "999",
           # suspension desk
           "request_id": "999", "item_id": "999", "complaint_id": "999", "agency_id": "999",
-          "domain": "example.reg.test", "sha256": "0" * 64}
+          "domain": "example.reg.test", "sha256": "0" * 64,
+          # owner notices
+          "notice_id": "999"}
 
 
 def _calls(app: FastAPI) -> list[tuple[str, str, str]]:

@@ -69,6 +69,13 @@ POLICY: dict[str, Permission] = _table(
     ("suspensions:answer", {A, Role.officer}, "Answer a complaint about a suspension one's "
      "agency requested: maintain or withdraw."),
     ("agencies:admin", {A}, "Create law-enforcement agencies and attach officer accounts."),
+    ("notices:manage", {A, N}, "Review owner notices before they go out: approve "
+     "and send, discard, see delivery attempts and bounces."),
+    ("notices:stats", {A, N, AN}, "See the clean-up of notified hosts: rate and median days "
+     "to clean-up by region and event type, with plots."),
+    ("notices:own", {S}, "See the notices sent to one's organisation, with advice, and "
+     "acknowledge them."),
+    ("notices:ack", EVERYONE, "Acknowledge a notice through the signed link it carries."),
     ("suspensions:public", EVERYONE, "See a suspension landing page, complain about a "
      "suspension, read the yearly suspension report."),
 )

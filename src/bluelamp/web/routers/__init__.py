@@ -9,6 +9,7 @@ from bluelamp.web.routers import (
     dashboard,
     healthcheck,
     myorg,
+    notices,
     records,
     reports,
     site,
@@ -19,4 +20,4 @@ from bluelamp.web.routers import (
 ROUTERS: list[APIRouter] = [site.router, auth.router, records.router, dashboard.router,
                             myorg.router, admin.router, suspensions.router,
                             suspension_pages.router, agencies.router,
-                            reports.router, healthcheck.router]
+                            reports.router, healthcheck.router, notices.router]
