@@ -316,9 +316,14 @@ class DetectSettings(BaseModel):
 
     protected_brands: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "paypal": ["paypal.com", "paypal.me"], "microsoft": ["microsoft.com", "live.com"],
+            "paypal": ["paypal.com", "paypal.me", "paypalobjects.com"],
+            "microsoft": ["microsoft.com", "live.com", "microsoftonline.com",
+                          "microsoftonline-p.com", "microsoftonline-p.net",
+                          "s-microsoft.com"],
             "office365": ["office.com", "office365.com", "microsoft.com"],
-            "apple": ["apple.com", "icloud.com"], "amazon": ["amazon.com", "amazon.co.uk"],
+            "apple": ["apple.com", "icloud.com"],
+            "amazon": ["amazon.com", "amazon.co.uk", "amazon.de", "payments-amazon.com",
+                       "amazon-adsystem.com"],
             "netflix": ["netflix.com"], "dhl": ["dhl.com", "dhl.de", "dhl.co.uk"],
             "ing": ["ing.com", "ing.nl", "ing.de"], "barclays": ["barclays.co.uk", "barclays.com"],
             "hsbc": ["hsbc.com", "hsbc.co.uk"], "hmrc": ["hmrc.gov.uk", "gov.uk"],

@@ -159,3 +159,25 @@ def skeleton(label: str) -> str:
     for pair, letter in _PAIRS:
         text = text.replace(pair, letter)
     return text.replace("-", "").replace("_", "")
+
+
+def distinct_values(values: pa.Array | pa.ChunkedArray
+                    ) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct values, row → distinct index, count, first row, last row) of a column:
+    one hash pass (dictionary encoding) and numpy, much cheaper than a `group_by` when a
+    detector only needs a count and the first and last occurrence per value. Null rows get
+    index -1 and are not counted."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    idx = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    n = len(encoded.dictionary)
+    valid = idx >= 0
+    rows = np.flatnonzero(valid)
+    counts = np.bincount(idx[valid], minlength=n)
+    first = np.full(n, -1, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    # assignments with repeated indices keep the last write: reversed order gives the first
+    first[idx[rows[::-1]]] = rows[::-1]
+    last[idx[rows]] = rows
+    return encoded.dictionary, idx, counts, first, last
