@@ -42,9 +42,9 @@ def _read_back(path: Path, fmt: str) -> pa.Table:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_same_table_same_bytes_and_gzip(tmp_path: Path, sample: pa.Table, fmt: str) -> None:
     part = sample.slice(0, 3000)
-    a = _written(tmp_path / "a", part, fmt) if (tmp_path / "a").mkdir() is None else None
-    b = _written(tmp_path / "b", part, fmt) if (tmp_path / "b").mkdir() is None else None
-    assert a is not None and b is not None
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _written(tmp_path / "a", part, fmt), _written(tmp_path / "b", part, fmt)
     assert a.read_bytes() == b.read_bytes() and a.stat().st_size > 1000
     z1 = _written(tmp_path / "a", part, fmt, ".gz")
     z2 = _written(tmp_path / "b", part, fmt, ".gz")
