@@ -90,7 +90,8 @@ def test_benign_names_that_look_random(day: tuple[pa.Table, pa.Table]) -> None:
     names = dns.column("qname")
     for pattern in (r"^d[a-z0-9]{13}\.cloudfront\.net$", r"^e\d+\.[a-z]+\.akamaiedge\.net$",
                     r"\.execute-api\.[a-z0-9-]+\.amazonaws\.com$", r"\.googlevideo\.com$",
-                    r"\.in-addr\.arpa$"):
+                    r"\.in-addr\.arpa$", r"^pub-[0-9a-f]{32}\.r2\.dev$",
+                    r"^[a-z2-7]{52}\.cdn\.ampproject\.org$", r"^[0-9a-f]{32}\.fr\.sophosxl"):
         assert pc.any(pc.match_substring_regex(names, pattern)).as_py(), pattern
     # Chromium's probes: single labels of 7-15 letters, NXDOMAIN
     probes = dns.filter(pc.match_substring_regex(names, r"^[a-z]{7,15}$"))

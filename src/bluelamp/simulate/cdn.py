@@ -1,7 +1,8 @@
 """Benign names that look random: CDN, cloud and video-cache host names.
 
 CloudFront distributions, Akamai edge hosts, API Gateway ids, S3 buckets, YouTube's video
-caches, ad safeframes and Azure endpoints all carry hashes or ids in their labels. A
+caches, ad safeframes, Azure endpoints, R2 buckets and the AMP cache all carry hashes or
+ids in their labels. A
 detector that only measures randomness flags them; these clients are benign.
 """
 
@@ -13,7 +14,7 @@ import pyarrow as pa
 from bluelamp.simulate.behaviour import Behaviour
 from bluelamp.simulate.benign import zipf_weights
 from bluelamp.simulate.frame import Draft, names
-from bluelamp.simulate.randtext import ALNUM, HEX
+from bluelamp.simulate.randtext import ALNUM, BASE32, HEX
 from bluelamp.simulate.randtext import random_string as _rand
 from bluelamp.simulate.world import FORWARDER, MOBILE, WORKSTATION
 
@@ -56,7 +57,17 @@ def _frontdoor(g: np.random.Generator) -> str:
     return f"app-{_rand(g, ALNUM, 16)}.z01.azurefd.net"
 
 
-GENERATORS = (_cloudfront, _akamai, _apigw, _s3, _googlevideo, _safeframe, _azure, _frontdoor)
+def _r2(g: np.random.Generator) -> str:
+    return f"pub-{_rand(g, HEX, 32)}.r2.dev"
+
+
+def _amp(g: np.random.Generator) -> str:
+    """The AMP cache names a site it cannot spell by the base32 of a hash (52 chars)."""
+    return f"{_rand(g, BASE32, 52)}.cdn.ampproject.org"
+
+
+GENERATORS = (_cloudfront, _akamai, _apigw, _s3, _googlevideo, _safeframe, _azure, _frontdoor,
+              _r2, _amp)
 
 
 class CdnNames(Behaviour):

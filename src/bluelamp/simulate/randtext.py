@@ -7,6 +7,7 @@ import numpy as np
 LOWER = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)
 ALNUM = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", np.uint8)
 HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
+BASE32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", np.uint8)
 
 
 def random_string(g: np.random.Generator, alphabet: np.ndarray, length: int) -> str:

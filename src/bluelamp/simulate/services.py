@@ -1,5 +1,6 @@
 """Machine traffic every resolver sees: connectivity checks, time sync, reverse lookups,
-mail servers' MX/SPF/DMARC/DNSBL lookups, validating forwarders' DS/DNSKEY queries,
+mail servers' MX/SPF/DMARC/DNSBL lookups, anti-virus file-hash look-ups, validating
+forwarders' DS/DNSKEY queries,
 Windows' domain-controller and WPAD lookups, and DDR (SVCB) discovery.
 
 Each service is a row of a table: who runs it, how often, which names and types, and
@@ -18,6 +19,7 @@ from bluelamp import resources
 from bluelamp.simulate.behaviour import Behaviour
 from bluelamp.simulate.benign import SEARCH_DOMAINS
 from bluelamp.simulate.frame import Draft, names
+from bluelamp.simulate.randtext import HEX, random_strings
 from bluelamp.simulate.world import FORWARDER, IOT, MOBILE, SERVER, WORKSTATION
 
 NameFn = Callable[[np.random.Generator, int], tuple[list[str], np.ndarray]]
@@ -75,6 +77,14 @@ def _dnssec(g: np.random.Generator, n: int) -> tuple[list[str], np.ndarray]:
                                                              strict=True)], np.zeros(n, np.uint8)
 
 
+def _av_hashes(g: np.random.Generator, n: int) -> tuple[list[str], np.ndarray]:
+    """Anti-virus file-reputation look-ups: a file hash in the name; mostly unknown
+    (NXDOMAIN), sometimes a verdict."""
+    hashes = random_strings(g, HEX, n, 32, 32)
+    return [f"{h}.fr.sophosxl.net" for h in hashes], np.where(g.random(n) < 0.9, 3, 0).astype(
+        np.uint8)
+
+
 @dataclass(frozen=True)
 class Service:
     kinds: tuple[int, ...]
@@ -103,6 +113,7 @@ SERVICES: tuple[Service, ...] = (
     Service((SERVER,), 300, (16,), _mail_policy, 0.25),
     Service((SERVER,), 200, (15,), _mail_mx, 0.25),
     Service((FORWARDER,), 600, (43, 48), _dnssec),
+    Service((WORKSTATION,), 30, (1,), _av_hashes, 0.3),
     Service((WORKSTATION, MOBILE), 10, (12,), lambda g, n: (
         [f"{int(x)}.{int(y)}.20.10.in-addr.arpa" for x, y in g.integers(1, 255, (n, 2))],
         np.full(n, 3, np.uint8)), 0.3),

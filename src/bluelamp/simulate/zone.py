@@ -23,7 +23,7 @@ _CDN_EDGES = ("{h}.edgekey.net", "{h}.cdn.cloudflare.net", "{h}.fastly.net",
               "d{x}.cloudfront.net", "{h}.azureedge.net")
 _TWO_LEVEL = frozenset({"co.uk", "org.uk", "ac.uk", "com.au", "net.au", "co.jp", "com.br",
                         "co.nz", "co.za", "com.cn", "com.tr", "com.mx", "co.in", "com.ar"})
-_DNSBLS = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org")
+_DNSBLS = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "sophosxl.net")
 _ISPS = ("static.simnet-fiber.net", "dyn.simnet-cable.net", "rev.simhost-dc.com",
          "cust.simtel-mobile.net")
 _CDN_PREFIXES = ("www.", "cdn.", "static.", "img.", "assets.", "s.", "edge.")
