@@ -11,7 +11,7 @@ AAAA, MX, TXT, ...). Both are handled the same way, by owner name:
   pointing at the web server that shows Bluelamp's suspension landing page.
 
 The undo record is the exact set of RRsets at and below the name, read by a TSIG-signed
-AXFR just before the change; the update carries those RRsets as value-dependent
+AXFR just before the change (`axfr.py`); the update carries those RRsets as value-dependent
 prerequisites (RFC 2136 §2.4.2), so a zone that changed in between is refused instead of
 overwritten. Every change is checked by a DNS query to the server afterwards, and a
 reinstatement by reading the zone back and comparing RRsets exactly.
@@ -32,10 +32,11 @@ import dns.query
 import dns.rcode
 import dns.rdataset
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import dns.update
-import dns.zone
 
+from bluelamp.registry.axfr import axfr
 from bluelamp.registry.base import RegistryError, RRset, Undo, rrsets_of, zone_of
 from bluelamp.settings import SuspensionSettings
 
@@ -64,18 +65,6 @@ class DnsUpdateAdapter:
 
     # ------------------------------------------------------------------ reading the zone
 
-    def _axfr(self, zone: str) -> dns.zone.Zone:
-        target = dns.zone.Zone(zone + ".", relativize=False)
-        query = dns.message.make_query(zone + ".", "AXFR")
-        query.use_tsig(self.key)
-        try:
-            dns.query.inbound_xfr(self.server, target, query, port=self.port,
-                                  timeout=self.timeout, lifetime=self.timeout * 6)
-        except (dns.exception.DNSException, OSError, EOFError) as exc:
-            raise RegistryError(f"zone transfer of {zone} from {self.server}:{self.port} "
-                                f"failed: {exc!r}") from None
-        return target
-
     def snapshot(self, domains: Sequence[str]) -> dict[str, Undo]:
         """One AXFR per zone, however many names (a bulk request reads each zone once)."""
         by_zone: dict[str, set[str]] = defaultdict(set)
@@ -86,9 +75,12 @@ class DnsUpdateAdapter:
             by_zone[zone].add(domain)
         out: dict[str, Undo] = {}
         for zone, names in by_zone.items():
-            data = self._axfr(zone)
-            found = _rrsets_under(data, names)
-            serial = data.get_soa().serial
+            try:
+                serial, found = _rrsets_under(
+                    axfr(self.server, self.port, zone + ".", self.key, self.timeout), names)
+            except (dns.exception.DNSException, OSError) as exc:
+                raise RegistryError(f"zone transfer of {zone} from {self.server}:{self.port} "
+                                    f"failed: {exc!r}") from None
             for domain in names:
                 out[domain] = {"adapter": self.name, "zone": zone, "serial": serial,
                                "rrsets": [r.to_json() for r in sorted(found[domain])]}
@@ -128,13 +120,14 @@ class DnsUpdateAdapter:
         return self._until(lambda: self._check_held(domain))
 
     def reinstate(self, domain: str, undo: Undo) -> str:
+        """Delete what a suspension can have left at the name (nothing, or the redirect
+        records at the name and `*.name`) and at every owner of the undo record, add the
+        undo record's RRsets back, then read the zone back and compare exactly. (The
+        read-back is the costly part on a big zone, so the state before is not read too.)"""
         wanted = rrsets_of(undo)
-        now = rrsets_of(self.snapshot([domain])[domain])
-        if now == wanted:
-            return "already as recorded"
         update = self._update(undo["zone"])
-        _require(update, now)
-        for owner in sorted({r.owner for r in now}):
+        owners = {domain + ".", f"*.{domain}."} | {r.owner for r in wanted}
+        for owner in sorted(owners):
             update.delete(owner)
         for r in wanted:
             update.add(r.owner, _rdataset(r, r.ttl))
@@ -205,16 +198,24 @@ def _require(update: dns.update.UpdateMessage, rrsets: Iterable[RRset]) -> None:
         update.present(r.owner, _rdataset(r, 0))
 
 
-def _rrsets_under(data: dns.zone.Zone, names: set[str]) -> dict[str, list[RRset]]:
-    """The RRsets at or below each of `names` (owner walked up label by label)."""
-    found: dict[str, list[RRset]] = {n: [] for n in names}
-    for owner, rdataset in data.iterate_rdatasets():
-        text = owner.to_text().lower()
-        labels = text.rstrip(".").split(".")
+def _rrsets_under(records: Iterable[dns.rrset.RRset],
+                  names: set[str]) -> tuple[int, dict[str, list[RRset]]]:
+    """The zone's SOA serial, and the RRsets at or below each of `names` (owner walked up
+    label by label, so the cost is per record, not per record × name)."""
+    serial = 0
+    grouped: dict[tuple[str, str, str], tuple[int, set[str]]] = {}
+    for rrset in records:
+        if rrset.rdtype == dns.rdatatype.SOA and serial == 0:
+            serial = rrset[0].serial
+        owner = rrset.name.to_text().lower()
+        labels = owner.rstrip(".").split(".")
         for i in range(len(labels)):
             candidate = ".".join(labels[i:])
-            if candidate in found:
-                found[candidate].append(RRset(
-                    text, dns.rdatatype.to_text(rdataset.rdtype), rdataset.ttl,
-                    tuple(sorted(rd.to_text() for rd in rdataset))))
-    return found
+            if candidate in names:
+                rdtype = dns.rdatatype.to_text(rrset.rdtype)
+                ttl, rdatas = grouped.setdefault((candidate, owner, rdtype), (rrset.ttl, set()))
+                rdatas.update(rd.to_text() for rd in rrset)
+    found: dict[str, list[RRset]] = {n: [] for n in names}
+    for (name, owner, rdtype), (ttl, rdatas) in grouped.items():
+        found[name].append(RRset(owner, rdtype, ttl, tuple(sorted(rdatas))))
+    return serial, found
