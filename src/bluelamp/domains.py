@@ -137,6 +137,9 @@ class _Rules:
     wildcard: pa.Array  # "ck" for the rule "*.ck"
     exception: pa.Array  # "www.ck" for the rule "!www.ck"
     max_depth: int  # labels in the longest rule
+    # parents[d]: the (d-1)-label tails of every rule string with d or more labels; a name
+    # whose (d-1)-label tail is not in it cannot match any rule longer than d - 1 labels
+    parents: dict[int, pa.Array]
 
 
 @lru_cache(maxsize=2)
@@ -163,10 +166,17 @@ def _rules(private: bool) -> _Rules:
                     wildcard.add(form[2:])
                 else:
                     exact.add(form)
-    depth = max(r.count(".") + 1 for r in exact | exception | {w + ".*" for w in wildcard})
+    strings = exact | wildcard | exception
+    depth = max(r.count(".") + 1 for r in strings) + 1  # + 1: the wildcard's own label
+    parents: dict[int, set[str]] = {d: set() for d in range(2, depth + 1)}
+    for rule in strings:
+        labels = rule.split(".")
+        for d in range(2, len(labels) + 1):
+            parents[d].add(".".join(labels[-(d - 1) :]))
     exact_a, wildcard_a, exception_a = (
         pa.array(sorted(x), pa.string()) for x in (exact, wildcard, exception))
-    return _Rules(exact_a, wildcard_a, exception_a, depth)
+    return _Rules(exact_a, wildcard_a, exception_a, depth,
+                  {d: pa.array(sorted(p), pa.string()) for d, p in parents.items()})
 
 
 def _a_labels(rule: str) -> str:
@@ -198,20 +208,29 @@ def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _suffix_depths(dotted: pa.Array, n_labels: np.ndarray, rules: _Rules) -> np.ndarray:
-    """Labels in the public suffix of each ".name" (PSL algorithm: the longest matching rule,
-    exception before wildcard before exact; unknown TLDs count as a one-label suffix)."""
+    """Labels in the public suffix of each ".name" (PSL algorithm: the longest matching rule
+    wins; at one length, exception before wildcard before exact; unknown TLDs count as a
+    one-label suffix).
+
+    Tails are tried from one label up, and a name goes on to d + 1 labels only while its d-label
+    tail is the tail of some longer rule: most names stop after two look-ups.
+    """
     depth = np.zeros(len(dotted), dtype=np.int64)
-    for d in range(rules.max_depth + 1, 0, -1):
-        rows = np.flatnonzero((depth == 0) & (n_labels >= d))
+    rows = np.arange(len(dotted))
+    for d in range(1, rules.max_depth + 1):
+        rows = rows[n_labels[rows] >= d]
         if rows.size == 0:
-            continue
+            break
         parts = pc.split_pattern(dotted.take(pa.array(rows)), ".", max_splits=d, reverse=True)
         tail = pc.binary_join(pc.list_slice(parts, 1), ".")
         exc = _np(pc.is_in(tail, value_set=rules.exception))
         wild = _np(pc.is_in(tail, value_set=rules.wildcard))
         exact = _np(pc.is_in(tail, value_set=rules.exact))
         found = np.select([exc, wild & (n_labels[rows] > d), wild, exact], [d - 1, d + 1, d, d], 0)
-        depth[rows] = found
+        hit = found > 0
+        depth[rows[hit]] = found[hit]  # a longer match overrides a shorter one
+        if d + 1 in rules.parents:
+            rows = rows[_np(pc.is_in(tail, value_set=rules.parents[d + 1])).astype(bool)]
     return np.where(depth == 0, 1, depth)
 
 
@@ -299,8 +318,13 @@ def registered_domains(arr: ArrayLike, *, private: bool = True) -> pa.Array:
     return pc.binary_join_element_wise(label, suffix, ".")
 
 
-def split_names(arr: ArrayLike, *, private: bool = True) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Vectorised `split_name`: (subdomain, label, suffix) string arrays, null where none."""
+def split_names(
+    arr: ArrayLike, *, private: bool = True, distinct: bool = False
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Vectorised `split_name`: (subdomain, label, suffix) string arrays, null where none.
+    `distinct=True` says the values are already unique (skips the dictionary encoding)."""
+    if distinct:
+        return _split_unique(as_string_array(arr), private)
     return _parts(arr, private)
 
 

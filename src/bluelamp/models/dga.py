@@ -98,19 +98,22 @@ class DGAModel:
         ngram = F.ngram_scores(F.framed(codes, lengths), lengths, self.ngram_weights)
         return self.bias + ngram + self.dense(codes, lengths) @ self.dense_weights
 
-    def score_labels(self, labels: pa.Array | Sequence[str]) -> np.ndarray:
+    def score_labels(self, labels: pa.Array | Sequence[str | None]) -> np.ndarray:
         """Probability that each label (no dots expected) was generated, float64 in [0, 1].
         Empty labels score 0."""
-        codes, lengths = F.encode(labels)
-        out = np.zeros(len(lengths), dtype=np.float64)
+        arr = domains.as_string_array(labels)
+        lengths = np.minimum(
+            pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False), F.MAX_LEN)
+        out = np.zeros(len(arr), dtype=np.float64)
         lower = 0
         for upper in _BUCKETS:
+            # encode each length bucket on its own: short labels never pay for long ones
             rows = np.flatnonzero((lengths > lower) & (lengths <= upper))
             lower = upper
             if rows.size == 0:
                 continue
-            width = int(lengths[rows].max())
-            logits = self._logits(codes[rows, :width], lengths[rows])
+            codes, lens = F.encode(arr.take(pa.array(rows)))
+            logits = self._logits(codes, lens)
             out[rows] = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
         return out
 
@@ -129,11 +132,11 @@ def scoring_labels(names: pa.Array | Sequence[str | None]) -> pa.Array:
     """The label `DGAModel.score` scores for each name (see module doc); "" for none."""
     encoded = pc.dictionary_encode(domains.as_string_array(names))
     uniq = encoded.dictionary
-    label = domains.registered_labels(uniq)
+    label = domains.split_names(uniq, distinct=True)[1]
     missing = np.flatnonzero(label.is_null().to_numpy(zero_copy_only=False))
     if missing.size:
         rest = uniq.take(pa.array(missing))
-        icann = domains.registered_labels(rest, private=False)
+        icann = domains.split_names(rest, private=False, distinct=True)[1]
         first = pc.list_element(pc.split_pattern(pc.utf8_lower(rest), ".", max_splits=1), 0)
         fallback = pc.if_else(domains.is_ips(rest), "", pc.coalesce(icann, first))
         slot = np.full(len(uniq), len(fallback), dtype=np.int64)  # the extra null

@@ -172,16 +172,20 @@ def _max_run(mask: np.ndarray) -> np.ndarray:
     return best
 
 
+_C_LOG_C = np.r_[0.0, np.arange(1, MAX_LEN + 1) * np.log2(np.arange(1, MAX_LEN + 1))]
+
+
 def _entropy(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shannon entropy (bits) and count of distinct characters per row."""
+    """Shannon entropy (bits) and count of distinct characters per row.
+
+    H = log2(L) - (1/L) * sum(c * log2 c) over character counts c, with c*log2(c) from a table.
+    """
     n = codes.shape[0]
     flat = (np.arange(n, dtype=np.int64)[:, None] * ALPHABET + codes).ravel()
-    counts = np.bincount(flat, minlength=n * ALPHABET).reshape(n, ALPHABET).astype(np.float64)
-    counts[:, PAD] = 0.0
-    p = counts / np.maximum(lengths, 1)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ent = -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1)
-    return ent, (counts > 0).sum(axis=1)
+    counts = np.bincount(flat, minlength=n * ALPHABET).reshape(n, ALPHABET)[:, 1:]
+    length = np.maximum(lengths, 1)
+    ent = np.log2(length) - _C_LOG_C[np.minimum(counts, MAX_LEN)].sum(axis=1) / length
+    return np.maximum(ent, 0.0), (counts > 0).sum(axis=1)
 
 
 def word_hashes(codes: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -223,18 +227,19 @@ def word_coverage(
     """
     n, width = codes.shape
     bits = int(np.log2(bitset.size * 8))
-    diff = np.zeros((3, n, width + 1), dtype=np.int32)
+    diff = np.zeros((3, n, width + 1), dtype=np.int16)
     longest = np.zeros(n, dtype=np.int64)
     for k, h, valid in iter_word_hashes(codes, lengths, WORD_MIN, WORD_MAX):
         b = word_bucket(h, bits)
         found = valid & ((bitset[b >> 3] >> (b & 7).astype(np.uint8)) & 1).astype(bool)
+        hits = found.astype(np.int16)
         longest = np.where(found.any(axis=1), k, longest)
         span = found.shape[1]
         for level, min_k in enumerate((4, 5, 6)):
             if k >= min_k:
-                diff[level, :, :span] += found
-                diff[level, :, k : k + span] -= found
-    covered = np.cumsum(diff, axis=2)[:, :, :width] > 0
+                diff[level, :, :span] += hits
+                diff[level, :, k : k + span] -= hits
+    covered = np.cumsum(diff, axis=2, dtype=np.int16)[:, :, :width] > 0
     cover = covered.sum(axis=2).T / np.maximum(lengths, 1)[:, None]
     return cover, longest
 
