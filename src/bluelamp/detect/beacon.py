@@ -11,9 +11,10 @@ in a window and is reported within 12 h of its first check-in): the distinct loo
   HTTPS at once; a retry follows within a second);
 - intervals between events → Bowley skewness `(Q1 + Q3 − 2·Q2) / (Q3 − Q1)` (0 for a
   symmetric spread, as uniform jitter gives), dispersion `MAD / median` (uniform ±30 % jitter
-  gives ≈ 0.15) and coverage (events seen / events a steady period would give between the
+  gives ≈ 0.15; steadiness = 1 − min(1, 2·MAD/median)) and coverage (events seen / events a steady period would give between the
   first and the last);
-- periodicity = mean of (1 − |skew| (shrunk by intervals/24 below 24 intervals), 1 − min(1, 2·MAD/median), coverage), in 0..1.
+- periodicity = mean of (1 − |skew| (shrunk by intervals/24 below 24 intervals), steadiness,
+  coverage), in 0..1.
 
 **Popular domains.** Many clients hitting a domain periodically is an update check, a
 monitoring agent or a push channel, not a C2. A domain's prevalence is the number of distinct
@@ -57,7 +58,7 @@ class Beaconing:
     min_events: int = 6
     min_period_s: float = 20.0
     burst_s: float = 10.0
-    threshold: float = 0.8
+    threshold: float = 0.85
     max_events: int = 1024
     popular_min: int = 3
     popular_share: float = 0.005
@@ -211,7 +212,9 @@ def periodicity(table: pa.Table, burst_s: float) -> dict[str, np.ndarray]:
     coverage = np.minimum(1.0, events / np.maximum(expected, 1.0))
     # quartiles of a handful of intervals are noise: skewness counts fully from 24 intervals
     skew = skew * np.minimum(1.0, (events - 1) / 24)
-    score = ((1 - np.abs(skew)) + (1 - np.minimum(1.0, 2 * dispersion)) + coverage) / 3
+    # uniform jitter of ±j gives MAD/median ≈ j/2, so ±30 % still scores 0.7
+    steady = 1 - np.minimum(1.0, 2 * dispersion)
+    score = ((1 - np.abs(skew)) + steady + coverage) / 3
     score = np.where(events >= 3, score, 0.0)
     return {"pair_client": table.column("client").take(pa.array(start)),
             "pair_rd": table.column("rd").take(pa.array(start)).combine_chunks(),

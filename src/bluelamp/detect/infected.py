@@ -37,8 +37,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluelamp.detect.base import Finding, WindowContext
-from bluelamp.detect.campaigns import (Profile, known_families, label_features, pair_strength,
-                                       profile_of)
+from bluelamp.detect.campaigns import (
+    Profile,
+    known_families,
+    label_features,
+    pair_strength,
+    profile_of,
+)
 from bluelamp.detect.campaigns import components as connected
 from bluelamp.detect.state import KeyedAggregate
 from bluelamp.domains import registered_domains
