@@ -29,7 +29,7 @@ class Simulation:
         # malicious behaviours claim their clients before benign traffic is labelled
         for b in self.behaviours:
             b.plan(rng(cfg.seed, f"{b.name}:plan"))
-        self._sizes: Cache = {}
+        self._cache: Cache = {}
         self.rows = 0
 
     def tables(self) -> Iterator[pa.Table]:
@@ -39,7 +39,7 @@ class Simulation:
                 self.cfg.seed, b.name, i))]
             for d in drafts:
                 self.world.tally(d.client, d.ts, d.rcode)
-            table = assemble(self.world, drafts, rng(self.cfg.seed, "ports", i), self._sizes)
+            table = assemble(self.world, drafts, rng(self.cfg.seed, "ports", i), self._cache)
             self.rows += table.num_rows
             yield table
 

@@ -18,7 +18,7 @@ from bluelamp.schema import DNS
 from bluelamp.simulate import dnsenc
 from bluelamp.simulate.world import World
 
-_SIZE_CACHE_LIMIT = 400_000
+_CACHE_LIMIT = 400_000
 #: (qname, qtype, rcode) -> (answers, ttl, response size), kept across slices
 Cache = dict[tuple[str, int, int], tuple[tuple[str, ...], int | None, int]]
 
@@ -54,8 +54,8 @@ def names(values: Sequence[str] | np.ndarray) -> pa.Array:
 
 
 def assemble(world: World, drafts: Sequence[Draft], g: np.random.Generator,
-             sizes: Cache) -> pa.Table:
-    """One `dns` table sorted by ts from the drafts of one slice. `sizes` caches answers
+             cache: Cache) -> pa.Table:
+    """One `dns` table sorted by ts from the drafts of one slice. `cache` keeps answers
     and response sizes across slices. Rows are sorted first and every column is gathered
     once (list columns are costly to reorder)."""
     drafts = [d for d in drafts if len(d)]
@@ -77,7 +77,7 @@ def assemble(world: World, drafts: Sequence[Draft], g: np.random.Generator,
     offsets = np.cumsum([0] + [len(d) if d.answers is not None else 0 for d in drafts])
     base = np.concatenate([np.full(len(d), offsets[i]) for i, d in enumerate(drafts)])
     explicit = np.where(explicit >= 0, explicit + base, -1)[order]
-    answers, ttl, size = _answers(world, drafts, qname, qtype, rcode, explicit, sizes)
+    answers, ttl, size = _answers(world, drafts, qname, qtype, rcode, explicit, cache)
     n = len(ts)
     columns = {
         "ts": pa.array(ts[order], pa.int64()).cast(DNS.field("ts").type),
@@ -100,7 +100,7 @@ def assemble(world: World, drafts: Sequence[Draft], g: np.random.Generator,
 
 
 def _answers(world: World, drafts: Sequence[Draft], qname: pa.Array, qtype: np.ndarray,
-             rcode: np.ndarray, explicit: np.ndarray, sizes: Cache
+             rcode: np.ndarray, explicit: np.ndarray, cache: Cache
              ) -> tuple[pa.Array, pa.Array, np.ndarray]:
     """Answers, TTL and response size of every row: zone rows by distinct question,
     explicit rows from their drafts."""
@@ -113,14 +113,14 @@ def _answers(world: World, drafts: Sequence[Draft], qname: pa.Array, qtype: np.n
     ans_u: list[tuple[str, ...] | list[str]] = []
     ttl_u: list[int | None] = []
     size_u: list[int] = []
-    if len(sizes) > _SIZE_CACHE_LIMIT:
-        sizes.clear()
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
     for k in uniq.tolist():
         name, qt, rc = dictionary[k >> 24], (k >> 8) & 0xFFFF, k & 0xFF
-        hit = sizes.get((name, qt, rc))
+        hit = cache.get((name, qt, rc))
         if hit is None:
             answers, ttl = world.zone.answer(name, qt) if rc == 0 else ((), None)
-            hit = sizes[(name, qt, rc)] = (answers, ttl,
+            hit = cache[(name, qt, rc)] = (answers, ttl,
                                            dnsenc.response_size(name, qt, rc, answers))
         ans_u.append(hit[0])
         ttl_u.append(hit[1])
