@@ -62,10 +62,18 @@ def test_evaluate_domains(tmp_path: Path) -> None:
     assert "AUC: 1.0000" in text.stdout and "TPR at FPR 0.001" in text.stdout
 
 
-def test_evaluate_traffic_not_available(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["evaluate", "--traffic", str(tmp_path)])
+def test_evaluate_needs_exactly_one_input(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate"])
     assert result.exit_code != 0
-    assert "not available yet" in str(result.exception)
+    both = runner.invoke(app, ["evaluate", "--domains", str(tmp_path / "x"),
+                               "--traffic", str(tmp_path)])
+    assert both.exit_code != 0
+
+
+def test_evaluate_domains_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--domains", str(tmp_path / "nope.tsv")])
+    assert result.exit_code != 0
+    assert "nope.tsv" in str(result.exception)
 
 
 def test_train_cli_subsample(tmp_path: Path) -> None:
