@@ -11,8 +11,8 @@ in a window and is reported within 12 h of its first check-in): the distinct loo
   HTTPS at once; a retry follows within a second);
 - intervals between events → Bowley skewness `(Q1 + Q3 − 2·Q2) / (Q3 − Q1)` (0 for a
   symmetric spread, as uniform jitter gives), dispersion `MAD / median` (uniform ±30 % jitter
-  gives ≈ 0.15; steadiness = 1 − min(1, 2·MAD/median)) and coverage (events seen / events a steady period would give between the
-  first and the last);
+  gives ≈ 0.15; steadiness = 1 − min(1, 2·MAD/median)) and coverage (events seen / events
+  a steady period would give between the first and the last);
 - periodicity = mean of (1 − |skew| (shrunk by intervals/24 below 24 intervals), steadiness,
   coverage), in 0..1.
 
