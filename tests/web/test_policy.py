@@ -23,6 +23,8 @@ DOCS = Path(__file__).parents[2] / "docs"
 # A value for each path parameter; ids of things that exist where it matters little.
 PARAMS = {"finding_id": "f-dga-1", "event_id": "e-own-ip", "domain_id": "1",
           "kind": "network", "claim_id": "999", "user_id": "999",
+          # feeds and sharing
+          "sub_id": "999", "delivery_id": "999", "collection_id": "999", "status_id": "999",
           # suspension desk
           "request_id": "999", "item_id": "999", "complaint_id": "999", "agency_id": "999",
           "domain": "example.reg.test", "sha256": "0" * 64,

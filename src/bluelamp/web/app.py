@@ -12,6 +12,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 from starlette.templating import Jinja2Templates
 
 from bluelamp import __version__
+from bluelamp.act.feeds.live import install as install_feeds
 from bluelamp.settings import Settings, load_settings
 from bluelamp.store.db import make_engine, session_factory
 from bluelamp.store.lake import Lake
@@ -19,8 +20,12 @@ from bluelamp.web import security
 from bluelamp.web.auth import ANONYMOUS, CSRF_COOKIE, Forbidden, NotSignedIn
 from bluelamp.web.policy import check_routes
 from bluelamp.web.routers import ROUTERS
+from bluelamp.web.routers import share as share_router
+from bluelamp.web.routers import subscriptions as subscriptions_router
+from bluelamp.web.routers import taxii as taxii_router
 
 HERE = Path(__file__).parent
+SHARING_ROUTERS = [subscriptions_router.router, share_router.router, taxii_router.router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     for router in ROUTERS:
         app.include_router(router)
+    for router in SHARING_ROUTERS:
+        app.include_router(router)
+    install_feeds(app, app.state.lake, app.state.sessions, settings.sharing)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _handlers(app)
     app.middleware("http")(_anonymous_csrf_cookie)

@@ -48,6 +48,16 @@ POLICY: dict[str, Permission] = _table(
     ("org:manage-own", {S}, "Register one's organisation's networks, ASNs and domains and "
      "prove ownership."),
     ("threats:own", {S}, "See threats on one's own verified networks and domains, with advice."),
+    ("feeds:subscribe", {S}, "Manage one's organisation's feed subscriptions; pull (JSON, CSV, "
+     "NDJSON, STIX), stream (SSE) and download (daily CSV) their events; see and replay webhook "
+     "dead letters."),
+    ("taxii:read", {A, AN, N, S, Role.officer}, "Use the TAXII 2.1 server: subscribers their "
+     "subscriptions' collections, analysts the indicators, officers the law-enforcement one."),
+    ("share:export", {A, AN}, "Download a STIX 2.1 bundle of current indicators (TLP-gated)."),
+    ("share:le-mark", {A, AN}, "Mark findings and events as warning indicators for law "
+     "enforcement, with a note."),
+    ("share:le-read", {A, Role.officer}, "Read the law-enforcement TAXII collection: warning "
+     "indicators with notes and evidence."),
     ("reports:submit", EVERYONE, "Report a risky site (web form or JSON API); no account "
      "needed: rate limits, a honeypot and proof-of-work stand in for one."),
     ("reports:status", EVERYONE, "Follow a public report by its tracking code."),
