@@ -102,6 +102,9 @@ class SuspensionSettings(BaseModel):
                                     "server's key of the same name).")
     tsig_algorithm: str = Field("hmac-sha256", description="TSIG algorithm.")
     timeout: float = Field(5.0, description="Seconds to wait for the authoritative server.")
+    kdig: str | None = Field(None, description="Path of kdig (knot-dnsutils), used to read "
+                             "zones by AXFR much faster than the built-in reader; unset: "
+                             "built-in.")
     redirect_ipv4: list[str] = Field(
         default_factory=list,
         description="IPv4 addresses of the web server that shows the suspension landing page.")

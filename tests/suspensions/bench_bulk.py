@@ -1,6 +1,6 @@
 """Measure a bulk request end to end against a real Knot DNS (not collected by pytest).
 
-    .venv/bin/python tests/suspensions/bench_bulk.py [names] [executed]
+    .venv/bin/python tests/suspensions/bench_bulk.py [names] [executed] [/usr/bin/kdig]
 
 Builds a registry zone with `names` delegations, parses a CSV of them, files one bulk
 request (SQLite, validation, lake context), approves it twice and executes the first
@@ -27,7 +27,7 @@ from bluelamp.store.models.suspensions import Agency, ItemStatus  # noqa: E402
 from suspensions import knot as knot_mod  # noqa: E402
 
 
-def main(total: int, executed: int) -> None:
+def main(total: int, executed: int, kdig: str | None) -> None:
     work = Path(tempfile.mkdtemp(prefix="bl-bench-"))
     extra = "".join(f"n{i} NS ns1.hosting.example.\nn{i} NS ns2.hosting.example.\n"
                     for i in range(total))
@@ -38,7 +38,8 @@ def main(total: int, executed: int) -> None:
         settings = Settings.model_validate({
             "database": {"url": f"sqlite:///{work / 'b.db'}"}, "lake": {"path": str(work)},
             "suspensions": {"zones": [knot_mod.ZONE], "port": server.port,
-                            "tsig_name": knot_mod.KEY_NAME, "tsig_secret": server.secret}})
+                            "tsig_name": knot_mod.KEY_NAME, "tsig_secret": server.secret,
+                            "kdig": kdig}})
         engine = make_engine(settings.database.url)
         upgrade(engine)
         csv = "\n".join(f"n{i}.{knot_mod.ZONE}" for i in range(total)).encode()
@@ -64,7 +65,7 @@ def main(total: int, executed: int) -> None:
             t = time.perf_counter()
             for item in req.items[:3]:
                 desk.reinstate("r1@x", item, "bench")
-            print(f"reinstate 3 (AXFR before and after each): "
+            print(f"reinstate 3 (update + AXFR read-back each): "
                   f"{(time.perf_counter() - t) / 3:.2f} s per name")
             assert db.scalar(select(Agency.id)) is not None
     finally:
@@ -73,4 +74,5 @@ def main(total: int, executed: int) -> None:
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 25_000,
-         int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+         int(sys.argv[2]) if len(sys.argv) > 2 else 200,
+         sys.argv[3] if len(sys.argv) > 3 else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 
 import dns.rcode
 import dns.tsig
@@ -12,26 +13,38 @@ import pytest
 
 from bluelamp.registry.base import RegistryError, rrsets_of
 from bluelamp.registry.rfc2136 import DnsUpdateAdapter
+from conftest import require_binary
 
 from .knot import KEY_NAME, ZONE, Knot
 
-
-def adapter(knot: Knot, secret: str | None = None) -> DnsUpdateAdapter:
-    key = dns.tsig.Key(KEY_NAME, secret or knot.secret, "hmac-sha256")
-    return DnsUpdateAdapter([ZONE], "127.0.0.1", knot.port, key, timeout=3,
-                            redirect_v4=["192.0.2.99"], redirect_v6=["2001:db8::99"])
+Make = Callable[..., DnsUpdateAdapter]
 
 
-def test_snapshot_reads_the_delegation_with_glue_and_ds(knot: Knot) -> None:
-    undo = adapter(knot).snapshot([f"pharma-shop.{ZONE}"])[f"pharma-shop.{ZONE}"]
+@pytest.fixture(params=["python", "kdig"])
+def make_adapter(request: pytest.FixtureRequest) -> Make:
+    """Every test runs with both zone readers: the built-in AXFR and Knot's kdig."""
+    kdig = require_binary("/usr/bin/kdig", "knot-dnsutils") if request.param == "kdig" else None
+
+    def make(knot: Knot, secret: str | None = None) -> DnsUpdateAdapter:
+        key = dns.tsig.Key(KEY_NAME, secret or knot.secret, "hmac-sha256")
+        return DnsUpdateAdapter([ZONE], "127.0.0.1", knot.port, key, timeout=3,
+                                redirect_v4=["192.0.2.99"], redirect_v6=["2001:db8::99"],
+                                kdig=kdig)
+
+    return make
+
+
+def test_snapshot_reads_the_delegation_with_glue_and_ds(knot: Knot, make_adapter: Make) -> None:
+    undo = make_adapter(knot).snapshot([f"pharma-shop.{ZONE}"])[f"pharma-shop.{ZONE}"]
     types = {(r.owner, r.rdtype) for r in rrsets_of(undo)}
     assert types == {(f"pharma-shop.{ZONE}.", "NS"), (f"pharma-shop.{ZONE}.", "DS"),
                      (f"ns1.pharma-shop.{ZONE}.", "A"), (f"ns1.pharma-shop.{ZONE}.", "AAAA")}
 
 
 @pytest.mark.parametrize("name", ["pharma-shop", "shop"])
-def test_hold_then_reinstate_restores_exact_rrsets(knot: Knot, name: str) -> None:
-    a = adapter(knot)
+def test_hold_then_reinstate_restores_exact_rrsets(knot: Knot, make_adapter: Make,
+                                                   name: str) -> None:
+    a = make_adapter(knot)
     domain = f"{name}.{ZONE}"
     undo = a.snapshot([domain])[domain]
     assert knot.query(domain, "NS").rcode() == dns.rcode.NOERROR
@@ -44,8 +57,8 @@ def test_hold_then_reinstate_restores_exact_rrsets(knot: Knot, name: str) -> Non
     assert knot.query("innocent." + ZONE).answer  # neighbours untouched
 
 
-def test_redirect_answers_the_landing_address(knot: Knot) -> None:
-    a = adapter(knot)
+def test_redirect_answers_the_landing_address(knot: Knot, make_adapter: Make) -> None:
+    a = make_adapter(knot)
     domain = f"fake-bank.{ZONE}"
     undo = a.snapshot([domain])[domain]
     a.suspend(domain, "redirect", undo)
@@ -57,11 +70,12 @@ def test_redirect_answers_the_landing_address(knot: Knot) -> None:
     assert not knot.query(f"www.{domain}").answer
 
 
-def test_a_wrong_tsig_key_is_refused_and_changes_nothing(knot: Knot) -> None:
-    good = adapter(knot)
+def test_a_wrong_tsig_key_is_refused_and_changes_nothing(knot: Knot,
+                                                        make_adapter: Make) -> None:
+    good = make_adapter(knot)
     domain = f"shop.{ZONE}"
     undo = good.snapshot([domain])[domain]
-    bad = adapter(knot, base64.b64encode(os.urandom(32)).decode())
+    bad = make_adapter(knot, base64.b64encode(os.urandom(32)).decode())
     with pytest.raises(RegistryError):
         bad.suspend(domain, "hold", undo)
     with pytest.raises(RegistryError):
@@ -70,8 +84,8 @@ def test_a_wrong_tsig_key_is_refused_and_changes_nothing(knot: Knot) -> None:
     assert knot.query(domain).answer
 
 
-def test_a_changed_zone_fails_the_prerequisite(knot: Knot) -> None:
-    a = adapter(knot)
+def test_a_changed_zone_fails_the_prerequisite(knot: Knot, make_adapter: Make) -> None:
+    a = make_adapter(knot)
     domain = f"shop.{ZONE}"
     stale = a.snapshot([domain])[domain]
     stale["rrsets"][0][3] = ["192.0.2.1"]  # not what the zone holds
@@ -80,6 +94,6 @@ def test_a_changed_zone_fails_the_prerequisite(knot: Knot) -> None:
     assert knot.query(domain).answer
 
 
-def test_names_outside_the_zone_are_refused(knot: Knot) -> None:
+def test_names_outside_the_zone_are_refused(knot: Knot, make_adapter: Make) -> None:
     with pytest.raises(RegistryError, match="not in a zone"):
-        adapter(knot).snapshot(["example.com"])
+        make_adapter(knot).snapshot(["example.com"])

@@ -8,10 +8,14 @@ it can while the caller parses (and checks TSIG on) each message in order."""
 
 from __future__ import annotations
 
+import base64
 import queue
 import socket
+import subprocess
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dns.message
 import dns.name
@@ -89,3 +93,43 @@ def _records(frames: queue.Queue[bytes | Exception], query: dns.message.Message,
                         raise RegistryError(f"AXFR of {origin}: last message not signed")
                     return
             yield rrset
+
+
+def kdig_axfr(kdig: str, server: str, port: int, zone: str, key: dns.tsig.Key,
+              timeout: float, keep: Callable[[str], bool]) -> Iterator[dns.rrset.RRset]:
+    """The same transfer through Knot's `kdig` (knot-dnsutils), which reads and checks TSIG
+    on a 50,000-record zone in well under a second where the pure-Python reader takes
+    seconds. Only lines whose owner `keep` accepts (and the apex SOA) are parsed. The key is
+    passed in a private temporary file, never on the command line."""
+    algorithm = key.algorithm.to_text(omit_final_dot=True)
+    name = key.name.to_text(omit_final_dot=True)
+    secret = base64.b64encode(key.secret).decode()
+    with tempfile.TemporaryDirectory() as folder:
+        keyfile = Path(folder) / "key"
+        keyfile.touch(mode=0o600)
+        keyfile.write_text(f"{algorithm}:{name}:{secret}\n")
+        try:
+            done = subprocess.run(
+                [kdig, "-k", str(keyfile), "-p", str(port), f"@{server}", "AXFR", zone,
+                 "+noall", "+answer", "+nomultiline", f"+time={max(1, int(timeout))}"],
+                capture_output=True, text=True, timeout=timeout * 30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RegistryError(f"AXFR of {zone} with {kdig} failed: {exc}") from None
+    problem = [line for line in done.stderr.splitlines() if "ERROR" in line or "WARN" in line]
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or problem or not lines:
+        raise RegistryError(f"AXFR of {zone} with kdig failed: "
+                            f"{'; '.join(problem) or done.returncode}")
+    apex = zone.lower()
+    soas = [i for i, line in enumerate(lines) if _owner(line) == apex and
+            line.split(None, 4)[3] == "SOA"]
+    if len(soas) < 2 or soas[-1] != len(lines) - 1:
+        raise RegistryError(f"AXFR of {zone} with kdig: transfer incomplete")
+    for index, line in enumerate(lines[:-1]):
+        if index == soas[0] or keep(_owner(line)):
+            owner, ttl, rdclass, rdtype, rdata = line.split(None, 4)
+            yield dns.rrset.from_text(owner, int(ttl), rdclass, rdtype, rdata)
+
+
+def _owner(line: str) -> str:
+    return line.split(None, 1)[0].lower()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -36,7 +36,7 @@ import dns.rrset
 import dns.tsig
 import dns.update
 
-from bluelamp.registry.axfr import axfr
+from bluelamp.registry.axfr import axfr, kdig_axfr
 from bluelamp.registry.base import RegistryError, RRset, Undo, rrsets_of, zone_of
 from bluelamp.settings import SuspensionSettings
 
@@ -51,6 +51,7 @@ class DnsUpdateAdapter:
     redirect_v4: list[str] = field(default_factory=list)
     redirect_v6: list[str] = field(default_factory=list)
     redirect_ttl: int = 300
+    kdig: str | None = None  # read zones with Knot's kdig instead of the Python reader
     name: str = "rfc2136"
 
     @classmethod
@@ -61,7 +62,7 @@ class DnsUpdateAdapter:
             raise RegistryError("suspensions.zones is empty: no zone to change")
         key = dns.tsig.Key(s.tsig_name, s.tsig_secret, s.tsig_algorithm)
         return cls([z.lower().strip(".") for z in s.zones], s.server, s.port, key, s.timeout,
-                   list(s.redirect_ipv4), list(s.redirect_ipv6), s.redirect_ttl)
+                   list(s.redirect_ipv4), list(s.redirect_ipv6), s.redirect_ttl, s.kdig)
 
     # ------------------------------------------------------------------ reading the zone
 
@@ -76,8 +77,7 @@ class DnsUpdateAdapter:
         out: dict[str, Undo] = {}
         for zone, names in by_zone.items():
             try:
-                serial, found = _rrsets_under(
-                    axfr(self.server, self.port, zone + ".", self.key, self.timeout), names)
+                serial, found = _rrsets_under(self._records(zone, names), names)
             except (dns.exception.DNSException, OSError) as exc:
                 raise RegistryError(f"zone transfer of {zone} from {self.server}:{self.port} "
                                     f"failed: {exc!r}") from None
@@ -85,6 +85,13 @@ class DnsUpdateAdapter:
                 out[domain] = {"adapter": self.name, "zone": zone, "serial": serial,
                                "rrsets": [r.to_json() for r in sorted(found[domain])]}
         return out
+
+    def _records(self, zone: str, names: set[str]) -> Iterator[dns.rrset.RRset]:
+        if self.kdig is None:
+            return axfr(self.server, self.port, zone + ".", self.key, self.timeout)
+        wanted = {n + "." for n in names}
+        return kdig_axfr(self.kdig, self.server, self.port, zone + ".", self.key,
+                         self.timeout, lambda owner: _under(owner, wanted))
 
     # ------------------------------------------------------------------ changing it
 
@@ -186,6 +193,12 @@ class DnsUpdateAdapter:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+def _under(owner: str, wanted: set[str]) -> bool:
+    """`owner` (absolute, lower-case) is one of `wanted` or below one."""
+    labels = owner.split(".")
+    return any(".".join(labels[i:]) in wanted for i in range(len(labels)))
 
 
 def _rdataset(r: RRset, ttl: int) -> dns.rdataset.Rdataset:
