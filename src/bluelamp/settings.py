@@ -241,8 +241,10 @@ class NotifySettings(BaseModel):
             id="national", name="National cyber crime unit", email="notices@localhost",
             signature="National cyber crime unit"),
         description="Unit that issues notices for a region no unit covers (or no region).")
-    interval_hours: int = Field(24, description="Events of this many hours are collected "
-                                "into one notice per organisation.")
+    interval_hours: int = Field(24, description="Notice interval: events are collected per "
+                                "owner over intervals of this many hours (aligned to midnight "
+                                "UTC) and notified once the interval has ended; 0 notifies "
+                                "what is new at every run.")
     lookback_days: int = Field(7, description="How far back `notify run` looks for events "
                                "not yet notified.")
     min_confidence: float = Field(0.0, description="Events below this confidence are left "

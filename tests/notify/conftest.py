@@ -88,15 +88,15 @@ UNITS = [
 ]
 
 
-def notify_settings(db_url: str, lake: Path, smtp_port: int | None, **notify: Any) -> Settings:
+def notify_settings(url: str, lake: Path, smtp_port: int | None, **notify: Any) -> Settings:
     return Settings.model_validate({
-        "database": {"url": db_url}, "lake": {"path": str(lake)},
+        "database": {"url": url}, "lake": {"path": str(lake)},
         "web": {"login_per_minute": 1000, "public_url": "https://bluelamp.example"},
         "notify": {"smtp_host": "127.0.0.1" if smtp_port else None,
                    "smtp_port": smtp_port or 25, "mail_from": "bounces@bluelamp.example",
                    "units": UNITS, "link_secret": "test-link-secret",
                    "auto_send_types": ["*"], "auto_send_min_confidence": 0.0,
-                   "smtp_timeout": 10, **notify},
+                   "smtp_timeout": 10, "interval_hours": 0, **notify},
     })
 
 
@@ -106,6 +106,6 @@ def lake(tmp_path: Path) -> Lake:
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
+def db(engine: Engine) -> Iterator[Session]:  # noqa: F811
     with session_factory(engine)() as session:
         yield session

@@ -57,7 +57,7 @@ def test_delayed_is_not_a_failure() -> None:
 @pytest.mark.parametrize("data", [b"", b"Subject: hi\r\n\r\nhello",
                                   b"Content-Type: multipart/report; boundary=x\r\n\r\n--x--"])
 def test_not_a_dsn_is_a_clear_error(data: bytes) -> None:
-    with pytest.raises(BounceError, match="in.eml"):
+    with pytest.raises(BounceError, match=r"in\.eml"):
         parse_dsn(data, "in.eml")
 
 

@@ -30,6 +30,7 @@ smtp_port = {port}
 link_secret = "cli-test-secret"
 auto_send_types = ["infected-system"]
 auto_send_min_confidence = 0.5
+interval_hours = 0
 
 [[notify.units]]
 id = "london-unit"

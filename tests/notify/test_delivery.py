@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import select
@@ -42,7 +43,9 @@ def test_notice_content_and_mime_structure(db: Session, db_url: str, lake: Lake,
     assert got.recipients == ["it@hosting.example"]
     msg = got.message
     assert msg.get_content_type() == "multipart/mixed"
-    assert msg.get_payload()[0].get_content_type() == "multipart/alternative"
+    inner = msg.get_payload()
+    assert isinstance(inner, list) and isinstance(inner[0], EmailMessage)
+    assert inner[0].get_content_type() == "multipart/alternative"
     assert "London Regional Cyber Crime Unit" in msg["From"]
     assert "cyber@london-unit.example" in msg["From"]
     assert msg["X-Bluelamp-Notice"] == str(report.created[0])
@@ -226,3 +229,23 @@ def test_dry_run_stores_and_sends_nothing(db: Session, db_url: str, lake: Lake, 
     report = run(db, lake, notify_settings(db_url, lake.root, port), T0, dry_run=True)
     assert report.would_notify[0]["hosts"] == ["198.51.100.7"]
     assert db.scalar(select(Notice.id)) is None and handler.received == []
+
+
+def test_one_notice_per_owner_per_ended_interval(db: Session, db_url: str, lake: Lake,
+                                                 smtp: tuple[SmtpHandler, int]) -> None:
+    handler, port = smtp
+    add_org(db)
+    settings = notify_settings(db_url, lake.root, port, interval_hours=24, min_hours_between=0)
+    write_events(lake, event("e1", T0 - dt.timedelta(hours=3)),
+                 event("e2", T0 - dt.timedelta(hours=1), source_ip="198.51.100.8"))
+    assert run(db, lake, settings, T0).created == []  # the day has not ended
+    next_day = T0.replace(hour=0) + dt.timedelta(days=1, minutes=30)
+    write_events(lake, event("e3", next_day - dt.timedelta(minutes=10),
+                             source_ip="198.51.100.9"))
+    report = run(db, lake, settings, next_day)
+    db.commit()
+    notice = db.get(Notice, report.created[0])
+    assert len(report.created) == 1 and notice is not None
+    assert sorted(i.event_id for i in notice.items) == ["e1", "e2"]
+    assert notice.interval_end == T0.replace(hour=0) + dt.timedelta(days=1)
+    assert len(handler.received) == 1

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from bluelamp.act.notify import run
 from bluelamp.act.notify.stats import compute
 from bluelamp.attribute import Attributor
-from bluelamp.attribute.orgs import OrgDirectory
 from bluelamp.attribute.orgs import Organisation as Declared
+from bluelamp.attribute.orgs import OrgDirectory
 from bluelamp.detect.base import findings_table
 from bluelamp.detect.engine import Engine, default_detectors
 from bluelamp.events import findings_to_events

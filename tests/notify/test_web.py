@@ -46,8 +46,11 @@ def notices(engine: Engine, app_settings: Settings,
     with session_factory(engine)() as db:
         run(db, lake, app_settings, NOW)
         db.commit()
-        by_org = {db.get(Organisation, n.org_id).name: n.id  # type: ignore[union-attr]
-                  for n in db.scalars(select(Notice))}
+        by_org = {}
+        for n in db.scalars(select(Notice)):
+            org = db.get(Organisation, n.org_id)
+            assert org is not None
+            by_org[org.name] = n.id
     return {"own": by_org["Hosting Co"], "other": by_org["Other Co"]}
 
 
@@ -64,7 +67,7 @@ def _bearer(account: Account) -> dict[str, str]:
 
 def test_notice_routes_for_every_role(client: TestClient,
                                       accounts_by_role: dict[Role, Account]) -> None:
-    mine = [(r, route_permission(r)) for r in all_routes(client.app)  # type: ignore[arg-type]
+    mine = [(r, route_permission(r)) for r in all_routes(client.app)
             if isinstance(r, APIRoute) and "notices" in r.path]
     assert len(mine) >= 14
     client.get("/")
@@ -148,7 +151,8 @@ def test_signed_acknowledgement_link(client: TestClient, engine: Engine,
     assert client.get(f"/notices/ack?n={n}&sig={'0' * len(sig)}").status_code == 404
     assert client.get(f"/notices/ack?n={notices['other']}&sig={sig}").status_code == 404
     with session_factory(engine)() as db:
-        assert db.get(Notice, notices["own"]).acknowledged_at is None  # type: ignore[union-attr]
+        pending = db.get(Notice, notices["own"])
+        assert pending is not None and pending.acknowledged_at is None
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert csrf
     done = client.post("/notices/ack", data={"n": n, "sig": sig,

@@ -121,10 +121,20 @@ def _notified(db: Session, event_ids: list[str]) -> set[tuple[str, str]]:
     return out
 
 
-def collect(db: Session, lake: Lake, *, since: dt.datetime, min_confidence: float = 0.0,
+def interval_end(now: dt.datetime, hours: int) -> dt.datetime:
+    """The end of the last interval that has ended by `now` (intervals of `hours` hours from
+    midnight UTC); `now` itself when `hours` is 0."""
+    if hours <= 0:
+        return now
+    day = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + dt.timedelta(hours=hours * ((now - day) // dt.timedelta(hours=hours)))
+
+
+def collect(db: Session, lake: Lake, *, since: dt.datetime, until: dt.datetime | None = None,
+            min_confidence: float = 0.0,
             rows: Iterable[Mapping[str, Any]] | None = None) -> Collected:
-    """Group the events observed since `since` by owner, leaving out events already named
-    in a notice to the same owner."""
+    """Group the events observed in [since, until) (no upper bound when `until` is None) by
+    owner, leaving out events already named in a notice to the same owner."""
     orgs = _orgs_by_name(db)
     drafts: dict[str, Draft] = {}
     regions: dict[str, Counter[str]] = {}
@@ -132,6 +142,8 @@ def collect(db: Session, lake: Lake, *, since: dt.datetime, min_confidence: floa
     events = list(rows if rows is not None else read_events(lake, since))
     seen = _notified(db, [r["id"] for r in events])
     for row in events:
+        if until is not None and row["time_observed"] >= until:
+            continue  # its interval has not ended yet
         host = host_of(row)
         if host is None or (row.get("confidence") is not None
                             and row["confidence"] < min_confidence):

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bluelamp.act.notify.collect import collect
+from bluelamp.act.notify.collect import collect, interval_end
 from bluelamp.act.notify.deliver import Outcome, deliver_approved
 from bluelamp.act.notify.store import store_draft
 from bluelamp.act.notify.track import RecheckResult, mark_delivered, recheck
@@ -44,7 +44,9 @@ def run(db: Session, lake: Lake, settings: Settings, now: dt.datetime, *,
     """One round; with `dry_run`, only report which notices would be built (nothing is
     stored or sent)."""
     cfg = settings.notify
+    until = interval_end(now, cfg.interval_hours)
     found = collect(db, lake, since=now - dt.timedelta(days=cfg.lookback_days),
+                    until=until if cfg.interval_hours > 0 else None,
                     min_confidence=cfg.min_confidence)
     report = RunReport(unroutable=found.unroutable, skipped_tlp=found.skipped_tlp,
                        already_notified=found.already_notified)
@@ -55,7 +57,7 @@ def run(db: Session, lake: Lake, settings: Settings, now: dt.datetime, *,
                                for d in found.drafts]
         return report
     for draft in found.drafts:
-        notice = store_draft(db, cfg, draft, now)
+        notice = store_draft(db, cfg, draft, now, until)
         if notice is None:
             report.duplicates += 1
         else:

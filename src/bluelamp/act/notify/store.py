@@ -33,17 +33,19 @@ def auto_send(settings: NotifySettings, draft: Draft) -> bool:
                >= settings.auto_send_min_confidence for i in draft.items)
 
 
-def store_draft(db: Session, settings: NotifySettings, draft: Draft,
-                now: dt.datetime) -> Notice | None:
-    """Store a draft as a notice; None when a notice with the same key exists."""
-    key = draft.key(now)
+def store_draft(db: Session, settings: NotifySettings, draft: Draft, now: dt.datetime,
+                end: dt.datetime | None = None) -> Notice | None:
+    """Store a draft of the interval ending at `end` (default `now`) as a notice; None when
+    a notice with the same key exists."""
+    end = end or now
+    key = draft.key(end)
     if db.scalar(select(Notice.id).where(Notice.key == key)) is not None:
         return None
     unit = unit_for(settings, draft.region)
     hosts = len({i.host for i in draft.items})
     approved = auto_send(settings, draft)
     notice = Notice(key=key, org_id=draft.org_id, owner=draft.owner, region=draft.region,
-                    unit_id=unit.id, interval_start=draft.start, interval_end=now,
+                    unit_id=unit.id, interval_start=draft.start, interval_end=end,
                     subject=subject_of(owner_name(draft), hosts, unit), created_at=now,
                     status=(NoticeStatus.approved if approved else NoticeStatus.draft).value,
                     reviewed_by="rule" if approved else None)
