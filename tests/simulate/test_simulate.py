@@ -279,3 +279,13 @@ def test_dga_sets_change_at_midnight() -> None:
         answered = rows.filter(pc.equal(rows.column("qname"), c2))
         assert all(a == [address] for a in answered.column("answers").to_pylist())
         assert set(answered.column("rcode").to_pylist()) <= {0}
+
+
+def test_addresses_are_written_canonically() -> None:
+    """Answers are compared as text by readers and detectors: RFC 5952 form only."""
+    from bluelamp.simulate.zone import address_v4, address_v6
+
+    for i in range(20_000):
+        name = f"host{i}.domain{i % 97}.example"
+        assert str(ip_address(address_v6(name))) == address_v6(name)
+        assert str(ip_address(address_v4(name))) == address_v4(name)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluelamp.simulate import dnsenc, rowmeta
+from bluelamp.simulate.jsontext import needs_escapes, quoted, quoted_lists
 
 ZEEK_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
                "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name",
@@ -41,13 +42,13 @@ def zeek_query(name: str) -> str:
     return _DDD.sub(repl, name) if "\\" in name else name
 
 
-def _zeek_answer(qtype: int, answer: str) -> str:
+def _zeek_answer(qtype: int, answer: str, for_json: bool = False) -> str:
     """Zeek logs a TXT answer as `TXT <length> <text>`; commas (the set separator) and
     control characters are escaped as \\xHH."""
     if qtype == 16:
         answer = f"TXT {len(answer)} {answer}"
     answer = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", answer)
-    return answer.replace(",", "\\x2c")
+    return answer if for_json else answer.replace(",", "\\x2c")
 
 
 def _seconds(us: np.ndarray) -> pa.Array:
@@ -64,18 +65,33 @@ def _lookup(codes: pa.Array, names: dict[int, str], fallback: str) -> pa.Array:
     return pa.array([distinct[v] for v in values], pa.string())
 
 
-def _answers_columns(table: pa.Table, has_rcode: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    """answers and TTLs columns: one TTL per answer (the row's smallest, as that is what
-    the dns schema keeps), `-` when there are none."""
+def _zeek_answer_lists(table: pa.Table, *, for_json: bool = False) -> pa.Array:
+    """Answers as Zeek spells them: TXT as `TXT <length> <text>`, control characters as
+    \\xHH, and in TSV commas (the set separator) as \\x2c."""
     answers = table.column("answers").combine_chunks()
     qtype = table.column("qtype").to_numpy(zero_copy_only=False)
-    odd = pc.any(pc.match_substring_regex(pc.list_flatten(answers),
-                                          r"[,\x00-\x1f\x7f]")).as_py() \
-        or bool((qtype == 16).any())
-    if odd:  # rare rows: TXT and separators need Zeek's own spelling
-        answers = pa.array([None if a is None else [_zeek_answer(int(t), x) for x in a]
-                            for a, t in zip(answers.to_pylist(), qtype.tolist(), strict=True)],
-                           pa.list_(pa.string()))
+    flat = pc.list_flatten(answers)
+    odd = bool((qtype == 16).any()) or (len(flat) > 0 and bool(pc.any(
+        pc.match_substring_regex(flat, r"[,\x00-\x1f\x7f]")).as_py()))
+    if not odd:
+        return answers
+    return pa.array([None if a is None else [_zeek_answer(int(t), x, for_json) for x in a]
+                     for a, t in zip(answers.to_pylist(), qtype.tolist(), strict=True)],
+                    pa.list_(pa.string()))
+
+
+def _zeek_queries(table: pa.Table) -> pa.Array:
+    qname = table.column("qname").combine_chunks()
+    if not pc.any(pc.match_substring_regex(qname, _UNUSUAL)).as_py():
+        return qname
+    return pa.array([None if q is None else zeek_query(q) for q in qname.to_pylist()],
+                    pa.string())
+
+
+def _answers_columns(table: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """answers and TTLs columns: one TTL per answer (the row's smallest, as that is what
+    the dns schema keeps), `-` when there are none."""
+    answers = _zeek_answer_lists(table)
     joined = pc.binary_join(answers, ",")
     count = pc.fill_null(pc.list_value_length(answers), 0)
     ttl = pc.binary_join_element_wise(
@@ -94,14 +110,10 @@ def zeek_lines(table: pa.Table) -> pa.Array:
     h = rowmeta.row_hash(table)
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     rcode = table.column("rcode").combine_chunks()
-    has_rcode = ~np.asarray(pc.is_null(rcode).to_numpy(zero_copy_only=False), dtype=bool)
-    answers, ttls = _answers_columns(table, has_rcode)
-    resp = pa.array(has_rcode)
+    answers, ttls = _answers_columns(table)
+    resp = pc.is_valid(rcode)
     rtt = pc.if_else(resp, _seconds(rowmeta.rtts_us(h)), "-")
-    query = pa.array([zeek_query(q) if q is not None else "-"
-                      for q in table.column("qname").to_pylist()], pa.string()) \
-        if pc.any(pc.match_substring_regex(table.column("qname"), _UNUSUAL)).as_py() \
-        else pc.fill_null(table.column("qname").combine_chunks(), "-")
+    query = pc.fill_null(_zeek_queries(table), "-")
     qtype = table.column("qtype").combine_chunks()
 
     def text(col: str) -> pa.Array:
@@ -158,45 +170,99 @@ class ZeekWriter:
 
 class ZeekJsonWriter:
     """Zeek's JSON writer (LogAscii::use_json): one object per line, unset (null) fields
-    left out, ts as seconds since the epoch."""
+    left out, ts and rtt as seconds. Lines are built column-wise; a table with control
+    characters in its strings goes through json.dumps instead."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
 
     def write(self, table: pa.Table) -> None:
-        h = rowmeta.row_hash(table)
-        uid, txid, rtt = rowmeta.zeek_uids(h), rowmeta.txids(h).tolist(), \
-            rowmeta.rtts_us(h).tolist()
-        ts = table.column("ts").cast(pa.int64()).to_pylist()
-        cols = [table.column(c).to_pylist() for c in
-                ("client", "client_port", "server", "transport", "qname", "qtype", "rcode",
-                 "answers", "ttl")]
-        out = []
-        for i, (client, port, server, proto, qname, qtype, rcode, answers, ttl) in \
-                enumerate(zip(*cols, strict=True)):
-            row: dict[str, object] = {
-                "ts": round(ts[i] / 1e6, 6), "uid": uid[i], "id.orig_h": client,
-                "id.orig_p": port, "id.resp_h": server, "id.resp_p": 53,
-                "proto": proto or "udp", "trans_id": txid[i]}
-            if rcode is not None:
-                row["rtt"] = rtt[i] / 1e6
-            row |= {"query": zeek_query(qname), "qclass": 1, "qclass_name": "C_INTERNET",
-                    "qtype": qtype, "qtype_name": dnsenc.qtype_name(qtype)}
-            if rcode is not None:
-                row |= {"rcode": rcode, "rcode_name": dnsenc.RCODE_NAMES.get(rcode,
-                                                                             f"RCODE{rcode}")}
-            row |= {"AA": False, "TC": False, "RD": True, "RA": rcode is not None, "Z": 0}
-            if answers:
-                row["answers"] = [_zeek_answer(qtype, a).replace("\\x2c", ",")
-                                  for a in answers]
-                row["TTLs"] = [float(ttl or 0)] * len(answers)
-            row["rejected"] = False
-            out.append(json.dumps({k: v for k, v in row.items() if v is not None},
-                                  separators=(",", ":")))
-        self._stream.write(("\n".join(out) + "\n").encode())
+        if needs_escapes(table, ("client", "server", "transport")):
+            lines = _zeek_json_slow(table)
+        else:
+            lines = zeek_json_lines(table).to_pylist()
+        self._stream.write(("\n".join(lines) + "\n").encode())
 
     def close(self) -> None:
         pass
+
+
+def _field(name: str, value: pa.Array, present: pa.Array | None = None) -> pa.Array:
+    """`,"name":value`, or nothing where the value is null (or `present` is false)."""
+    text = pc.binary_join_element_wise(pa.scalar(f",{json.dumps(name)}:"), value, "")
+    if present is not None:
+        text = pc.if_else(present, text, pa.scalar(None, pa.string()))
+    return pc.fill_null(text, "")
+
+
+def zeek_json_lines(table: pa.Table) -> pa.Array:
+    n = table.num_rows
+    h = rowmeta.row_hash(table)
+    rcode = table.column("rcode").combine_chunks()
+    qtype = table.column("qtype").combine_chunks()
+    answered = pc.is_valid(rcode)
+    answers = _zeek_answer_lists(table, for_json=True)
+    count = pc.fill_null(pc.list_value_length(answers), 0)
+    has_answers = pc.greater(count, 0)
+    ttl = pc.binary_join_element_wise(
+        pc.cast(pc.fill_null(table.column("ttl").combine_chunks(), 0), pa.string()),
+        pa.scalar("0"), ".")
+    ttls = pc.binary_join_element_wise(
+        pa.scalar("["), ttl, pc.binary_repeat(pc.binary_join_element_wise(
+            pa.scalar(""), ttl, ","), pc.max_element_wise(pc.subtract(count, 1), 0)),
+        pa.scalar("]"), "")
+
+    def num(col: str) -> pa.Array:
+        return pc.cast(table.column(col).combine_chunks(), pa.string())
+
+    const = {v: pa.repeat(pa.scalar(v), n) for v in ("53", "1", '"C_INTERNET"', "false",
+                                                     "true", "0")}
+    fields = [
+        _field("uid", quoted(pa.array(rowmeta.zeek_uids(h), pa.string()))),
+        _field("id.orig_h", quoted(table.column("client"))),
+        _field("id.orig_p", num("client_port")),
+        _field("id.resp_h", quoted(table.column("server"))),
+        _field("id.resp_p", const["53"]),
+        _field("proto", quoted(pc.fill_null(table.column("transport"), "udp"))),
+        _field("trans_id", pa.array(rowmeta.txids(h)).cast(pa.string())),
+        _field("rtt", _seconds(rowmeta.rtts_us(h)), answered),
+        _field("query", quoted(_zeek_queries(table))),
+        _field("qclass", const["1"]), _field("qclass_name", const['"C_INTERNET"']),
+        _field("qtype", num("qtype")),
+        _field("qtype_name", quoted(_lookup(qtype, dnsenc.QTYPE_NAMES, "TYPE")),
+               pc.is_valid(qtype)),
+        _field("rcode", num("rcode")),
+        _field("rcode_name", quoted(_lookup(rcode, dnsenc.RCODE_NAMES, "RCODE")), answered),
+        _field("AA", const["false"]), _field("TC", const["false"]),
+        _field("RD", const["true"]), _field("RA", pc.if_else(answered, "true", "false")),
+        _field("Z", const["0"]),
+        _field("answers", pc.binary_join_element_wise(
+            pa.scalar("["), pc.binary_join(quoted_lists(answers), ","), pa.scalar("]"), ""),
+            has_answers),
+        _field("TTLs", ttls, has_answers),
+        _field("rejected", const["false"]),
+    ]
+    ts = _seconds(table.column("ts").cast(pa.int64()).to_numpy())
+    return pc.binary_join_element_wise(pa.scalar('{"ts":'), ts, *fields, pa.scalar("}"), "")
+
+
+def _zeek_json_slow(table: pa.Table) -> list[str]:
+    """The same objects through json.dumps, for strings with control characters (which
+    JSON spells as \\uXXXX)."""
+    lines = zeek_json_lines(table.drop_columns(["client", "server", "transport"])
+                            .append_column("client", pa.nulls(table.num_rows, pa.string()))
+                            .append_column("server", pa.nulls(table.num_rows, pa.string()))
+                            .append_column("transport", pa.nulls(table.num_rows, pa.string())))
+    out = []
+    cols = [table.column(c).to_pylist() for c in ("client", "server", "transport")]
+    for line, client, server, proto in zip(lines.to_pylist(), *cols, strict=True):
+        row = json.loads(line)
+        row |= {k: v for k, v in (("id.orig_h", client), ("id.resp_h", server),
+                                  ("proto", proto or "udp")) if v is not None}
+        order = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto"]
+        head = {k: row.pop(k) for k in order if k in row}
+        out.append(json.dumps(head | row, separators=(",", ":")))
+    return out
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

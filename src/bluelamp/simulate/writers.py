@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bluelamp.schema import DNS, json_value
+from bluelamp.simulate.jsontext import needs_escapes, quoted, quoted_lists
 
 FORMATS = ("dnstap", "zeek", "zeek-json", "bind", "pcap", "parquet", "csv", "ndjson")
 #: conventional file name for each format inside an output folder
@@ -149,7 +150,8 @@ class NdjsonWriter:
     def write(self, table: pa.Table) -> None:
         for batch in table.to_batches(max_chunksize=65_536):
             part = pa.Table.from_batches([batch])
-            if _needs_escapes(part):
+            if needs_escapes(part, ("client", "server", "qname", "transport", "sensor",
+                                      "answers")):
                 lines = [json.dumps({k: json_value(v) for k, v in row.items()},
                                     separators=(",", ":"), ensure_ascii=False)
                          for row in batch.to_pylist()]
@@ -164,23 +166,6 @@ class NdjsonWriter:
 # ------------------------------------------------------------------------------------------
 # NDJSON built column-wise: the same text as json.dumps of `schema.to_json_rows`, ~5x faster
 # ------------------------------------------------------------------------------------------
-_CONTROL = r"[\x00-\x1f]"
-
-
-def _needs_escapes(table: pa.Table) -> bool:
-    """Control characters need JSON's \\uXXXX escapes: leave those rows to json.dumps."""
-    for name in ("client", "server", "qname", "transport", "sensor"):
-        if pc.any(pc.match_substring_regex(table.column(name), _CONTROL)).as_py():
-            return True
-    flat = pc.list_flatten(table.column("answers"))
-    return bool(len(flat)) and bool(pc.any(pc.match_substring_regex(flat, _CONTROL)).as_py())
-
-
-def _quoted(col: pa.Array | pa.ChunkedArray) -> pa.Array:
-    text = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
-    return pc.binary_join_element_wise(pa.scalar('"'), text, pa.scalar('"'), "")
-
-
 def _json_ts(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     """`datetime.isoformat()` with Z: the fraction only when it is not zero."""
     secs = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S")  # with %S's six fractional digits
@@ -195,19 +180,13 @@ def _json_value(table: pa.Table, name: str) -> pa.Array:
     if pa.types.is_timestamp(col.type):
         out = _json_ts(col)
     elif pa.types.is_list(col.type):
-        inner = pc.binary_join(_quoted_lists(col), ",")
+        inner = pc.binary_join(quoted_lists(col), ",")
         out = pc.binary_join_element_wise(pa.scalar("["), inner, pa.scalar("]"), "")
     elif pa.types.is_string(col.type):
-        out = _quoted(col)
+        out = quoted(col)
     else:
         out = pc.cast(col, pa.string())
     return pc.fill_null(out, "null")
-
-
-def _quoted_lists(col: pa.ChunkedArray) -> pa.Array:
-    lists = col.combine_chunks()
-    values = _quoted(lists.flatten()) if len(lists.flatten()) else pa.array([], pa.string())
-    return pa.ListArray.from_arrays(lists.offsets, values, mask=pc.is_null(lists))
 
 
 def json_lines(table: pa.Table) -> pa.Array:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 from dataclasses import dataclass
 
 #: first octets of ordinary public unicast space (no private, shared, documentation,
@@ -63,9 +64,10 @@ def address_v4(name: str, salt: str = "") -> str:
 def address_v6(name: str, salt: str = "") -> str:
     net = _digest(salt + registered_guess(name))
     host = _digest(salt + name)
-    # canonical (RFC 5952) text: hextets without leading zeros, "::" for the zero run
-    return (f"{_V6_PREFIX[net[0] % len(_V6_PREFIX)]}:{net[1] << 8 | net[2]:x}:{net[3]:x}::"
-            f"{int.from_bytes(host[:2], 'big') or 1:x}")
+    prefix = int(_V6_PREFIX[net[0] % len(_V6_PREFIX)], 16).to_bytes(2, "big")
+    packed = prefix + net[1:3] + b"\0" + net[3:4] + bytes(8) + (host[:2] if any(host[:2])
+                                                                else b"\0\1")
+    return socket.inet_ntop(socket.AF_INET6, packed)  # canonical text (RFC 5952)
 
 
 class Zone:
