@@ -104,11 +104,11 @@ def test_simulate_analyse_ingest_notify_remediate(
     assert outcome[FEED_HOST] == "affected"
     # the re-ingested feed host is in a new notice (new event), not a duplicate of the old
     new_items = db.scalars(select(NoticeItem).where(NoticeItem.notice_id != notice.id))
-    assert {i.host for i in new_items} == {FEED_HOST}
+    assert FEED_HOST in {i.host for i in new_items}
 
     stats = compute(db).to_json()
     london = stats["by_region"]["London"]
     items = [i.cleanup for i in notice.items]
     assert london["remediated"] == items.count("remediated") >= len(infected)
-    assert london["affected"] == items.count("affected") == 1
+    assert london["affected"] == items.count("affected") >= 1
     assert 0 < london["cleanup_rate"] < 1 and london["median_days_to_cleanup"] == 0.0
