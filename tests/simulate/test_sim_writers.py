@@ -319,3 +319,39 @@ def test_sparse_foreign_tables_are_written_and_read_back(tmp_path: Path, fmt: st
     assert back.num_rows == 2
     assert back.column("qname").to_pylist() == ["example.com", "x.example.com"]
     assert back.column("ts").equals(table.column("ts"))
+
+
+def _zeek_json_reference(table: pa.Table) -> list[dict[str, object]]:
+    """What Zeek's JSON writer logs for each row, spelled out row by row."""
+    from bluelamp.simulate import dnsenc, rowmeta
+    from bluelamp.simulate.textformats import zeek_query
+
+    h = rowmeta.row_hash(table)
+    uid, txid, rtt = rowmeta.zeek_uids(h), rowmeta.txids(h), rowmeta.rtts_us(h)
+    out = []
+    for i, row in enumerate(table.to_pylist()):
+        ts = table.column("ts").cast(pa.int64())[i].as_py()
+        obj: dict[str, object] = {"ts": ts / 1e6, "uid": uid[i], "id.orig_h": row["client"],
+                                  "id.orig_p": row["client_port"], "id.resp_h": row["server"],
+                                  "id.resp_p": 53, "proto": row["transport"] or "udp",
+                                  "trans_id": int(txid[i]), "query": zeek_query(row["qname"]),
+                                  "qclass": 1, "qclass_name": "C_INTERNET",
+                                  "qtype": row["qtype"], "AA": False, "TC": False, "RD": True,
+                                  "RA": row["rcode"] is not None, "Z": 0, "rejected": False}
+        if row["qtype"] is not None:
+            obj["qtype_name"] = dnsenc.qtype_name(row["qtype"])
+        if row["rcode"] is not None:
+            obj |= {"rtt": int(rtt[i]) / 1e6, "rcode": row["rcode"],
+                    "rcode_name": dnsenc.RCODE_NAMES.get(row["rcode"], f"RCODE{row['rcode']}")}
+        if row["answers"]:
+            obj["answers"] = [f"TXT {len(a)} {a}" if row["qtype"] == 16 else a
+                              for a in row["answers"]]
+            obj["TTLs"] = [float(row["ttl"] or 0)] * len(row["answers"])
+        out.append({k: v for k, v in obj.items() if v is not None})
+    return out
+
+
+def test_zeek_json_objects_are_what_zeek_logs(tmp_path: Path, sample: pa.Table) -> None:
+    part = sample.slice(0, 5000)
+    lines = _written(tmp_path, part, "zeek-json").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == _zeek_json_reference(part)
