@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -181,3 +182,59 @@ def distinct_values(values: pa.Array | pa.ChunkedArray
     first[idx[rows[::-1]]] = rows[::-1]
     last[idx[rows]] = rows
     return encoded.dictionary, idx, counts, first, last
+
+
+@dataclass(frozen=True)
+class NameIndex:
+    """The distinct query names of one batch column with their registered-domain parts."""
+
+    names: pa.Array  # distinct names
+    idx: np.ndarray  # row → distinct index (-1 for null)
+    counts: np.ndarray
+    first: np.ndarray  # first row of each distinct name
+    last: np.ndarray
+    sub: pa.Array  # subdomain part of each distinct name ("" none; null: no domain)
+    label: pa.Array  # registered label of each distinct name (null: none)
+    suffix: pa.Array
+    domain: pa.Array  # label.suffix
+
+    def per_row(self, values: pa.Array) -> pa.Array:
+        """A per-distinct-name array spread back to the batch's rows (null rows null)."""
+        return values.take(pa.array(self.idx, mask=self.idx < 0))
+
+
+#: how many recent columns `name_index` remembers (a window's slice may hold several
+#: batches, and every detector walks all of them before the next detector starts)
+_CACHED = 8
+#: the most recent columns indexed, and their indexes. Several detectors see the very same qname
+#: buffers in one batch (the engine projects columns without copying), so the second asks
+#: cost nothing. The cache holds a reference to the column, so its buffers cannot be freed
+#: and their address reused while the entry lives; the key is the buffers' identity.
+_LAST: list[tuple[tuple[int, int, int, int], pa.Array, NameIndex]] = []
+
+
+def _key(arr: pa.Array) -> tuple[int, int, int, int]:
+    offsets, data = arr.buffers()[1], arr.buffers()[2]
+    return (offsets.address if offsets is not None else 0,
+            data.address if data is not None else 0, arr.offset, len(arr))
+
+
+def name_index(qname: pa.Array | pa.ChunkedArray) -> NameIndex:
+    """`distinct_values` of a qname column plus `domains.split_names` of the distinct
+    names; memoised for the most recent column (see `_LAST`)."""
+    from bluelamp.domains import split_names
+
+    if isinstance(qname, pa.ChunkedArray):
+        qname = qname.combine_chunks() if qname.num_chunks != 1 else qname.chunk(0)
+    key = _key(qname)
+    for i, (k, arr, found) in enumerate(_LAST):
+        if k == key and arr.type == qname.type:
+            _LAST.insert(0, _LAST.pop(i))
+            return found
+    names, idx, counts, first, last = distinct_values(qname)
+    sub, label, suffix = split_names(names)
+    index = NameIndex(names, idx, counts, first, last, sub, label, suffix,
+                      pc.binary_join_element_wise(label, suffix, "."))
+    _LAST.insert(0, (key, qname, index))
+    del _LAST[_CACHED:]
+    return index

@@ -25,6 +25,7 @@ phishing domain is reported the first window it is looked up, while it is young.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,6 @@ import pyarrow.compute as pc
 from bluelamp.detect import lexical
 from bluelamp.detect.base import Finding, WindowContext
 from bluelamp.detect.state import KeyedAggregate
-from bluelamp.domains import split_names
 
 KIND_SCORE = {"homoglyph": 0.95, "typosquat": 0.8, "combosquat": 0.85}
 
@@ -45,17 +45,21 @@ _SQL = """
 SELECT d.domain, b.brand, d.label,
   CASE
     WHEN d.skel = b.skel AND d.label <> b.brand THEN 'homoglyph'
+    WHEN (list_contains(d.tokens, b.skel)
+          OR (length(b.skel) >= 5 AND contains(d.skel, b.skel)))
+         AND d.has_keyword THEN 'combosquat'
     WHEN length(b.skel) >= 5 AND d.skel <> b.skel
+         AND abs(length(d.skel) - length(b.skel)) <= 2
          AND damerau_levenshtein(d.skel, b.skel)
              <= CASE WHEN length(b.skel) >= 8 THEN 2 ELSE 1 END THEN 'typosquat'
     WHEN length(b.skel) < 5 AND d.skel <> b.skel AND d.squeezed = b.skel THEN 'typosquat'
-    WHEN (list_contains(d.tokens, b.skel)
-          OR (length(b.skel) >= 5 AND contains(d.skel, b.skel)))
-         AND len(list_filter(k.words, lambda w: contains(d.skel, w))) > 0 THEN 'combosquat'
   END AS kind
-FROM labels d CROSS JOIN brands b CROSS JOIN keywords k
+FROM labels d CROSS JOIN brands b
 WHERE NOT list_contains(b.genuine, d.domain)
 """
+#: registered domains whose verdict is remembered; the memo is emptied when it would grow
+#: past this (bounded memory)
+VERDICT_CACHE = 1_000_000
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Lookalike:
 
     brands: Mapping[str, Sequence[str]] = field(default_factory=dict)
     keywords: Sequence[str] = ()
+    _verdicts: dict[str, tuple[str, str] | None] = field(default_factory=dict, repr=False)
     window: dt.timedelta = dt.timedelta(hours=1)
     max_findings: int = 1000
     name: str = "lookalike"
@@ -81,7 +86,8 @@ class Lookalike:
         if not self.brands:
             return state
         # per distinct name first (cheap), then the registered domain of each distinct name
-        names, idx, counts, first, last = lexical.distinct_values(batch.column("qname"))
+        ix = lexical.name_index(batch.column("qname"))
+        names, idx, counts, first, last = ix.names, ix.idx, ix.counts, ix.first, ix.last
         if len(names) == 0:
             return state
         # an answered question (or a log without answers): only those can be live phishing
@@ -89,11 +95,11 @@ class Lookalike:
         answered = pc.fill_null(pc.equal(rcode, 0), True).to_numpy(zero_copy_only=False)
         valid = idx >= 0
         resolved = np.bincount(idx[valid], weights=answered[valid], minlength=len(names))
-        _, label, suffix = split_names(names)
+        label = ix.label
         ts, client = batch.column("ts"), batch.column("client")
         first_rows, last_rows = pa.array(first), pa.array(last)
         part = pa.table({
-            "domain": pc.binary_join_element_wise(label, suffix, "."), "label": label,
+            "domain": ix.domain, "label": label,
             "queries": pa.array(counts, pa.int64()),
             "resolved": pa.array(resolved.astype(np.int64)),
             "first": ts.take(first_rows), "client_a": client.take(first_rows),
@@ -125,25 +131,46 @@ class Lookalike:
     def match(self, domain: pa.Array | pa.ChunkedArray,
               label: pa.Array | pa.ChunkedArray) -> pa.Table:
         """(domain, brand, kind) of every registered domain that imitates a brand: the
-        strongest kind per domain (homoglyph > combosquat > typosquat), one brand."""
-        labels_py = pc.fill_null(label, "").to_pylist()
-        skel = [lexical.skeleton(x) for x in labels_py]  # per distinct domain, cached
+        strongest kind per domain (homoglyph > combosquat > typosquat), one brand.
+        Verdicts are remembered per domain (a pure function of the domain and the brand
+        list), so each window only compares the domains it has not seen before."""
+        domains = pc.fill_null(domain, "").to_pylist()
+        labels = pc.fill_null(label, "").to_pylist()
+        fresh = {d: x for d, x in zip(domains, labels, strict=True)
+                 if d and d not in self._verdicts}
+        if fresh:
+            if len(self._verdicts) + len(fresh) > VERDICT_CACHE:
+                self._verdicts.clear()
+            self._verdicts.update(dict.fromkeys(fresh))
+            for row in self._compare(list(fresh), list(fresh.values())).to_pylist():
+                self._verdicts[row["domain"]] = (row["brand"], row["kind"])
+        hits = sorted({d: self._verdicts[d] for d in domains if d and self._verdicts[d]}
+                      .items())
+        return pa.table({"domain": pa.array([d for d, _ in hits], pa.string()),
+                         "brand": pa.array([v[0] for _, v in hits], pa.string()),  # type: ignore[index]
+                         "kind": pa.array([v[1] for _, v in hits], pa.string())})  # type: ignore[index]
+
+    def _compare(self, domains: list[str], labels_py: list[str]) -> pa.Table:
+        """One DuckDB query over these labels × the brands."""
+        skel = [lexical.skeleton(x) for x in labels_py]
+        words = "|".join(re.escape(lexical.skeleton(w)) for w in self.keywords if w)
+        keyword = re.compile(words) if words else None
         labels = pa.table({
-            "domain": domain, "label": label, "skel": skel,
-            "squeezed": [_squeeze(s) for s in skel],
+            "domain": pa.array(domains, pa.string()),
+            "label": pa.array(labels_py, pa.string()), "skel": skel,
+            "squeezed": [_squeeze(x) for x in skel],
             "tokens": [[lexical.skeleton(t) for t in x.split("-") if t] for x in labels_py],
+            "has_keyword": [bool(keyword and keyword.search(x)) for x in skel],
         })
         brands = pa.table({
             "brand": list(self.brands),
             "skel": [lexical.skeleton(b.lower()) for b in self.brands],
             "genuine": [[d.lower().strip(".") for d in ds] for ds in self.brands.values()],
         })
-        keywords = pa.table({"words": [[lexical.skeleton(w) for w in self.keywords]]})
         con = duckdb.connect()
         try:
             con.register("labels", labels)
             con.register("brands", brands)
-            con.register("keywords", keywords)
             hits = con.sql(f"""
                 SELECT domain, arg_max(brand, rank) AS brand, arg_max(kind, rank) AS kind
                 FROM (SELECT *, CASE kind WHEN 'homoglyph' THEN 3 WHEN 'combosquat' THEN 2

@@ -31,7 +31,6 @@ from bluelamp.detect import lexical
 from bluelamp.detect.base import Finding, WindowContext
 from bluelamp.detect.seenset import SeenSet
 from bluelamp.detect.state import KeyedAggregate
-from bluelamp.domains import registered_domains
 
 
 @dataclass
@@ -60,13 +59,14 @@ class NewlyObserved:
 
     def update(self, state: KeyedAggregate, batch: pa.RecordBatch,
                ctx: WindowContext) -> KeyedAggregate:
-        names, _, counts, first, last = lexical.distinct_values(batch.column("qname"))
+        ix = lexical.name_index(batch.column("qname"))
+        names, counts, first, last = ix.names, ix.counts, ix.first, ix.last
         if len(names) == 0:
             return state
         ts, client = batch.column("ts"), batch.column("client")
         first_rows, last_rows = pa.array(first), pa.array(last)
         part = pa.table({
-            "domain": registered_domains(names), "queries": pa.array(counts, pa.int64()),
+            "domain": ix.domain, "queries": pa.array(counts, pa.int64()),
             "first": ts.take(first_rows), "client_a": client.take(first_rows),
             "sensor": batch.column("sensor").take(first_rows), "sample": names,
             "last": ts.take(last_rows), "client_b": client.take(last_rows)})

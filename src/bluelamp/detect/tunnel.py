@@ -31,7 +31,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bluelamp import domains
 from bluelamp.detect import lexical
 from bluelamp.detect.base import Finding, WindowContext
 from bluelamp.detect.state import KeyedAggregate
@@ -43,14 +42,14 @@ SKETCH_K = 32
 _SKETCH = tuple(lexical.sketch_names(SKETCH_K))
 
 
-def subdomain_parts(qname: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(registered domain, subdomain) of every name, computed on the distinct names only;
-    subdomain "" when the name is its registered domain, both null when it has none."""
-    encoded = pc.dictionary_encode(qname)
-    uniq = encoded.dictionary
-    sub, label, suffix = domains.split_names(uniq)
-    rd = pc.binary_join_element_wise(label, suffix, ".")
-    return rd.take(encoded.indices), sub.take(encoded.indices)
+def domain_and_sub(qname: pa.Array, keep: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(registered domain, subdomain) of the rows of `qname` where `keep` is true, from the
+    batch's shared name index; subdomain "" when the name is its registered domain, both
+    null when it has none."""
+    ix = lexical.name_index(qname)
+    rows = ix.idx[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+    take = pa.array(rows, mask=rows < 0)
+    return ix.domain.take(take), ix.sub.take(take)
 
 
 def subdomain_features(sub: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -101,7 +100,7 @@ class Tunnel:
                          "ts": batch.column("ts"), "typed": typed,
                          "size": batch.column("response_size"),
                          "sensor": batch.column("sensor")}).filter(pre)
-        rd, sub = subdomain_parts(rows.column("qname").combine_chunks())
+        rd, sub = domain_and_sub(batch.column("qname"), pre)
         sub_len = pc.utf8_length(pc.fill_null(sub, ""))
         keep = pc.and_(pc.greater(sub_len, 0), pc.or_(
             pc.greater_equal(sub_len, self.min_sub_len), rows.column("typed")))
