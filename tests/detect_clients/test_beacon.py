@@ -21,12 +21,13 @@ def periodic(client: str, qname: str, period: float, jitter: float, seed: int,
 
 
 def browsing(client: str, seed: int) -> list[dict]:
-    """Irregular sessions: a few names in bursts at random times."""
+    """Page views at random times: the site, then its fonts, analytics and CDN."""
     g = np.random.default_rng(seed)
     rows = []
     for t in np.sort(g.uniform(0, HOURS6 - 60, size=40)):
         site = ["news.example.org", "shop.example.com", "www.wikipedia.org"][int(g.integers(3))]
-        rows += [row(float(t) + 0.4 * k, client, site) for k in range(3)]
+        rows += [row(float(t) + 0.4 * k, client, name) for k, name in enumerate(
+            [site, "fonts.gstatic.com", "www.google-analytics.com", "cdn.jsdelivr.net"])]
     return rows
 
 
@@ -49,6 +50,15 @@ def test_hourly_beacon_found_in_one_window() -> None:
     found = run(Beaconing(), periodic("10.0.0.1", "cloudsync.net", 3600, 0.1, seed=4,
                                       start=10))
     assert [f.subject for f in found] == ["10.0.0.1"]
+
+
+def test_alone_share_counts_lookups_without_company() -> None:
+    """A check-in with no other lookup within 2 s is alone; a page view is not."""
+    rows = periodic("10.0.0.1", "cloudsync.net", 600, 0.1, seed=5) + browsing("10.0.0.1", 6)
+    det = Beaconing(threshold=0.0)
+    found = {f.evidence["domain"]: f.evidence for f in run(det, rows)}
+    assert found["cloudsync.net"]["alone_share"] > 0.8
+    assert all(ev["alone_share"] == 0 for d, ev in found.items() if d != "cloudsync.net")
 
 
 def test_popular_periodic_domain_is_not_reported() -> None:

@@ -14,7 +14,10 @@ in a window and is reported within 12 h of its first check-in): the distinct loo
   gives ≈ 0.15; steadiness = 1 − min(1, 2·MAD/median)) and coverage (events seen / events
   a steady period would give between the first and the last);
 - periodicity = mean of (1 − |skew| (shrunk by intervals/24 below 24 intervals), steadiness,
-  coverage), in 0..1.
+  coverage), in 0..1;
+- alone share: the share of events with no other domain asked by the client within ±2 s (a
+  page view brings its ads, fonts and CDNs along; a check-in comes by itself); the score is
+  periodicity × (0.5 + 0.5 × alone share) × the popularity weight below.
 
 **Popular domains.** Many clients hitting a domain periodically is an update check, a
 monitoring agent or a push channel, not a C2. A domain's prevalence is the number of distinct
@@ -58,7 +61,7 @@ class Beaconing:
     min_events: int = 6
     min_period_s: float = 20.0
     burst_s: float = 10.0
-    threshold: float = 0.85
+    threshold: float = 0.8
     max_events: int = 1024
     popular_min: int = 3
     popular_share: float = 0.005
@@ -132,7 +135,8 @@ class Beaconing:
             return []
         scores = periodicity(table, self.burst_s)
         weight, prevalence, popular_at = self._prevalence(table, scores["pair_rd"])
-        final = scores["periodicity"] * weight
+        # a check-in that arrives inside browsing sessions is more likely a favourite site
+        final = scores["periodicity"] * weight * (0.5 + 0.5 * scores["lonely"])
         hit = ((scores["events"] >= self.min_events) & (scores["median"] >= self.min_period_s)
                & (prevalence < popular_at) & (final >= self.threshold))
         index = np.flatnonzero(hit)
@@ -167,6 +171,7 @@ class Beaconing:
             "dispersion": round(dispersion, 4), "bowley_skew": round(float(s["skew"][i]), 4),
             "coverage": round(float(s["coverage"][i]), 4),
             "periodicity": round(float(s["periodicity"][i]), 4),
+            "alone_share": round(float(s["lonely"][i]), 4),
             "prevalence": int(prevalence[i]), "popular_at": round(popular_at, 1),
             "window_start": ctx.start.isoformat()}
         explanation = (
@@ -183,8 +188,10 @@ class Beaconing:
             evidence=evidence, explanation=explanation, sensor=state.sensor)
 
 
-def periodicity(table: pa.Table, burst_s: float) -> dict[str, np.ndarray]:
-    """RITA-style interval statistics per pair of a table sorted by (client, rd, t)."""
+def periodicity(table: pa.Table, burst_s: float, near_s: int = 2) -> dict[str, np.ndarray]:
+    """RITA-style interval statistics per pair of a table sorted by (client, rd, t), and the
+    share of each pair's events that were alone (no other domain asked by that client within
+    `near_s` seconds)."""
     start, size = _pairs(table)
     t = table.column("t").to_numpy().astype(np.int64)
     pair = np.repeat(np.arange(len(start)), size)
@@ -192,12 +199,14 @@ def periodicity(table: pa.Table, burst_s: float) -> dict[str, np.ndarray]:
     first_of_pair = np.zeros(len(t), dtype=bool)
     first_of_pair[start] = True
     event = first_of_pair | (gap >= burst_s)
+    alone = _alone(table, t, pair, near_s)[event]
     t, pair = t[event], pair[event]
     gap = np.diff(t, prepend=t[0]).astype(np.float64)
     inner = np.ones(len(t), dtype=bool)
     inner[np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])] = False
     n_pairs = len(start)
     events = np.bincount(pair, minlength=n_pairs)
+    lonely = np.bincount(pair, weights=alone, minlength=n_pairs) / np.maximum(events, 1)
     d, dpair = gap[inner], pair[inner]
     q1, q2, q3 = (_grouped_quantile(dpair, d, n_pairs, q) for q in (0.25, 0.5, 0.75))
     mad = _grouped_quantile(dpair, np.abs(d - q2[dpair]), n_pairs, 0.5)
@@ -219,7 +228,30 @@ def periodicity(table: pa.Table, burst_s: float) -> dict[str, np.ndarray]:
     return {"pair_client": table.column("client").take(pa.array(start)),
             "pair_rd": table.column("rd").take(pa.array(start)).combine_chunks(),
             "events": events, "median": q2, "dispersion": dispersion, "skew": skew,
-            "coverage": coverage, "periodicity": score, "first": first_t, "last": last_t}
+            "coverage": coverage, "periodicity": score, "first": first_t, "last": last_t,
+            "lonely": lonely}
+
+
+def _alone(table: pa.Table, t: np.ndarray, pair: np.ndarray, near_s: int) -> np.ndarray:
+    """Per row: True when the same client asked no other registered domain within ±near_s
+    seconds. A page view brings its ads, fonts and CDNs along; a beacon's check-in comes by
+    itself."""
+    n = table.num_rows
+    client = table.column("client")
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    if n > 1:
+        differ = pc.not_equal(client.slice(1), client.slice(0, n - 1))
+        change[1:] = pc.fill_null(differ, True).to_numpy(zero_copy_only=False)
+    client_idx = np.cumsum(change) - 1
+    shift = np.int64(1) << 40  # seconds since 1970 fit in 40 bits until year 36812
+    by_client = np.sort(client_idx * shift + t)
+    by_pair = pair * shift + t  # already sorted: the table is sorted by client, rd, t
+    same_client = (np.searchsorted(by_client, client_idx * shift + t + near_s, "right")
+                   - np.searchsorted(by_client, client_idx * shift + t - near_s, "left"))
+    same_pair = (np.searchsorted(by_pair, by_pair + near_s, "right")
+                 - np.searchsorted(by_pair, by_pair - near_s, "left"))
+    return np.asarray(same_client == same_pair)
 
 
 def _pairs(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:

@@ -12,13 +12,16 @@ from functools import cache
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bluelamp import resources
 from bluelamp.domains import split_names
+from bluelamp.models import features as F
 
 #: lexical features of a registered label, in this order (see `label_features`)
 FEATURES = ("length", "digits", "vowels", "hyphens", "distinct")
+_VOWEL = np.zeros(F.ALPHABET, dtype=bool)
+_VOWEL[[1, 5, 9, 15, 21]] = True  # a e i o u
+_HYPHEN = 37
 
 
 def components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -74,29 +77,23 @@ def pair_strength(client: np.ndarray, item: np.ndarray, n: int,
 
 def label_features(names: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Per name: the features of its registered label (`FEATURES`) as a float matrix, and
-    its public suffix (for the TLD profile). Names without a registered label give zeros."""
+    its public suffix (for the TLD profile). Names without a registered label give zeros.
+    Computed on the label's character codes in numpy (`models.features.encode`)."""
     _, label, suffix = split_names(names)
-    label = pc.fill_null(label, "")
-    length = pc.utf8_length(label).to_numpy(zero_copy_only=False).astype(np.float64)
-    safe = np.maximum(length, 1.0)
-
-    def share(pattern: str) -> np.ndarray:
-        found = pc.count_substring_regex(label, pattern).to_numpy(zero_copy_only=False)
-        return np.asarray(found, dtype=np.float64) / safe
-
-    letters = np.maximum(length * (1 - share("[0-9-]")), 1.0)
-    vowels = pc.count_substring_regex(label, "[aeiou]").to_numpy(zero_copy_only=False)
-    distinct = _distinct_chars(label) / safe
-    matrix = np.column_stack([length, share("[0-9]"), vowels / letters, share("-"), distinct])
+    codes, length = F.encode(label)
+    safe = np.maximum(length, 1).astype(np.float64)
+    digits = F._IS_DIGIT[codes].sum(axis=1)
+    letters = F._IS_LETTER[codes].sum(axis=1)
+    vowels = _VOWEL[codes].sum(axis=1)
+    hyphens = (codes == _HYPHEN).sum(axis=1)
+    present = np.zeros((len(codes), F.ALPHABET), dtype=bool)
+    rows = np.repeat(np.arange(len(codes)), codes.shape[1])
+    present[rows, codes.ravel()] = True
+    distinct = present[:, 1:].sum(axis=1)  # column 0 is padding
+    matrix = np.column_stack([length.astype(np.float64), digits / safe,
+                              vowels / np.maximum(letters, 1), hyphens / safe,
+                              distinct / safe])
     return matrix, suffix
-
-
-def _distinct_chars(labels: pa.Array) -> np.ndarray:
-    """Number of different characters per label (over the 37 that labels use)."""
-    out = np.zeros(len(labels), dtype=np.float64)
-    for ch in "abcdefghijklmnopqrstuvwxyz0123456789-":
-        out += pc.greater(pc.count_substring(labels, ch), 0).to_numpy(zero_copy_only=False)
-    return out
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluelamp.detect.base import Finding, WindowContext
-from bluelamp.detect.campaigns import (
-    Profile,
-    known_families,
-    label_features,
-    pair_strength,
-    profile_of,
-)
+from bluelamp.detect.campaigns import Profile, known_families, label_features, pair_strength
 from bluelamp.detect.campaigns import components as connected
 from bluelamp.detect.state import KeyedAggregate
 from bluelamp.domains import registered_domains
@@ -168,56 +162,80 @@ class InfectedClients:
 
     def _findings(self, table: pa.Table, dead: pa.Table, stats: dict[str, Any],
                   flagged: np.ndarray, ctx: WindowContext) -> list[Finding]:
-        comp = stats["component"]
+        comp = np.where(stats["flag"], stats["component"], -1)
+        # names, features and scores are computed once for every campaign of the window
+        used = np.unique(stats["rd_idx"][np.isin(stats["client_idx"], flagged)])
+        features, suffix = label_features(stats["rds"].take(pa.array(used)))
+        dead_info = (used, features, suffix.to_pylist())
+        candidates = self._c2_candidates(table, stats["clients"], comp)
         found: list[Finding] = []
         for root in sorted(set(comp[flagged].tolist())):
             members = flagged[comp[flagged] == root]
-            campaign = self._campaign(table, dead, stats, members)
+            campaign = self._campaign(stats, members, dead_info, candidates, root)
             found += [self._client_finding(i, stats, dead, campaign, ctx) for i in members]
             if campaign["c2"] is not None:
                 found.append(self._c2_finding(campaign, ctx))
         return found
 
-    def _campaign(self, table: pa.Table, dead: pa.Table, stats: dict[str, Any],
-                  members: np.ndarray) -> dict[str, Any]:
-        rows = np.isin(stats["client_idx"], members)
-        names = pc.unique(dead.column("rd").filter(pa.array(rows)))
-        profile = profile_of(names)
-        first_name = str(pc.min(names).as_py())
-        cid = "dga-" + hashlib.sha256(first_name.encode()).hexdigest()[:10]
+    def _campaign(self, stats: dict[str, Any], members: np.ndarray,
+                  dead_info: tuple[np.ndarray, np.ndarray, list[str | None]],
+                  candidates: dict[str, Any], root: int) -> dict[str, Any]:
+        used, features, suffixes = dead_info
+        mine = np.unique(stats["rd_idx"][np.isin(stats["client_idx"], members)])
+        at = np.searchsorted(used, mine)
+        names = stats["rds"].take(pa.array(mine))
+        profile = Profile(features[at].mean(axis=0),
+                          frozenset(x for x in (suffixes[i] for i in at.tolist()) if x))
+        cid = "dga-" + hashlib.sha256(str(names[0].as_py()).encode()).hexdigest()[:10]
         clients = [str(stats["clients"][int(i)].as_py()) for i in members]
-        scores = stats["rd_score"][np.unique(stats["rd_idx"][rows])]
-        c2, candidates = self._c2(table, clients, profile, names, float(np.median(scores)))
+        typical = float(np.median(stats["rd_score"][mine]))
+        spread = np.maximum(features[at].std(axis=0), known_families().scale)
+        c2, c2_names = self._c2(candidates, root, profile, spread, typical)
         guess = known_families().guess(profile)
         return {"id": cid, "clients": sorted(clients), "names": names, "c2": c2,
-                "c2_candidates": candidates, "family": guess.family or "unknown DGA",
-                "family_distance": guess.distance, "profile": profile}
+                "c2_candidates": c2_names, "family": guess.family or "unknown DGA",
+                "family_distance": guess.distance}
 
-    def _c2(self, table: pa.Table, clients: list[str], profile: Profile,
-            names: pa.Array, typical: float) -> tuple[dict[str, Any] | None, list[str]]:
+    def _c2_candidates(self, table: pa.Table, clients: pa.Array,
+                       comp: np.ndarray) -> dict[str, Any]:
+        """Resolved registered domains asked only by the clients of one campaign, with the
+        campaign (component root), totals, lexical features and DGA score."""
+        resolved = table.filter(pc.invert(table.column("nx")))
+        where = pc.index_in(resolved.column("client"), clients)
+        idx = pc.fill_null(where, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        owner = np.where(idx >= 0, comp[np.maximum(idx, 0)], -1)
+        rds, rd_idx = _codes(resolved.column("rd"))
+        low = np.full(len(rds), np.iinfo(np.int64).max, dtype=np.int64)
+        high = np.full(len(rds), -1, dtype=np.int64)
+        np.minimum.at(low, rd_idx, owner)
+        np.maximum.at(high, rd_idx, owner)
+        exclusive = (low == high) & (low >= 0)
+        rows = resolved.filter(pa.array(exclusive[rd_idx]))
+        per_rd = rows.group_by("rd", use_threads=False).aggregate(
+            [("n", "sum"), ("client", "count_distinct"), ("sample", "min"),
+             ("first", "min"), ("last", "max")])
+        where_rd = pc.index_in(per_rd.column("rd"), rds).to_numpy(zero_copy_only=False)
+        features, suffix = label_features(per_rd.column("rd"))
+        score = self._score(per_rd.column("rd")) if per_rd.num_rows else np.zeros(0)
+        return {"table": per_rd, "comp": low[where_rd.astype(np.int64)],
+                "features": features, "suffix": suffix.to_pylist(), "score": score}
+
+    def _c2(self, cand: dict[str, Any], root: int, profile: Profile, spread: np.ndarray,
+            typical: float) -> tuple[dict[str, Any] | None, list[str]]:
         """The resolved name of the campaign: asked only by its clients, with the campaign's
         suffixes, lexically nearest its dead names (character mix and DGA score, whose
         difference from the campaign's median `typical` counts in units of 0.25)."""
-        resolved = table.filter(pc.invert(table.column("nx")))
-        mine = pc.is_in(resolved.column("client"), pa.array(clients, pa.string()))
-        outside = pc.unique(resolved.filter(pc.invert(mine)).column("rd"))
-        ours = resolved.filter(mine)
-        ours = ours.filter(pc.invert(pc.is_in(ours.column("rd"), outside)))
-        if ours.num_rows == 0:
+        mine = np.flatnonzero(cand["comp"] == root)
+        if len(mine) == 0:
             return None, []
-        per_rd = ours.group_by("rd").aggregate([("n", "sum"), ("client", "count_distinct"),
-                                                ("sample", "min"), ("first", "min"),
-                                                ("last", "max")])
-        matrix, suffix = label_features(per_rd.column("rd"))
-        known = pa.array(sorted(profile.suffixes), pa.string())
-        same_suffix = pc.fill_null(pc.is_in(suffix, known), False).to_numpy(
-            zero_copy_only=False)
-        spread = np.maximum(label_features(names)[0].std(axis=0), known_families().scale)
-        gap = (self._score(per_rd.column("rd")) - typical) / 0.25
-        distance = np.sqrt((((matrix - profile.mean) / spread) ** 2).sum(axis=1) + gap**2)
+        same_suffix = np.array([cand["suffix"][i] in profile.suffixes for i in mine.tolist()])
+        gap = (cand["score"][mine] - typical) / 0.25
+        lexical = (((cand["features"][mine] - profile.mean) / spread) ** 2).sum(axis=1)
+        distance = np.sqrt(lexical + gap**2)
         ok = same_suffix & (distance <= self.c2_max_distance)
         if not ok.any():
             return None, []
+        per_rd = cand["table"].take(pa.array(mine))
         order = np.lexsort((-per_rd.column("n_sum").to_numpy(), distance))
         order = order[ok[order]]
         rows = per_rd.take(pa.array(order)).to_pylist()

@@ -99,7 +99,7 @@ def _scores(flagged: dict[str, dt.datetime], wanted: set[str], benign: set[str],
     }
 
 
-def _recall_by(flagged: dict[str, Any], wanted: set[str],
+def _recall_by(flagged: dict[str, Any] | set[str], wanted: set[str],
                by_client: dict[str, dict[str, Any]], field: str) -> dict[str, Any]:
     total: defaultdict[str, int] = defaultdict(int)
     hit: defaultdict[str, int] = defaultdict(int)
