@@ -12,7 +12,7 @@ import binascii
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
@@ -22,7 +22,14 @@ from bluelamp.act.share import le
 from bluelamp.act.share import taxii as data
 from bluelamp.store.models.accounts import ApiToken, Role
 from bluelamp.web import security
-from bluelamp.web.auth import NotSignedIn, Principal, authorise, current_principal, get_db
+from bluelamp.web.auth import (
+    Forbidden,
+    NotSignedIn,
+    Principal,
+    authorise,
+    current_principal,
+    get_db,
+)
 from bluelamp.web.policy import POLICY
 
 router = APIRouter(prefix="/taxii2", tags=["taxii"], include_in_schema=False)
@@ -51,12 +58,19 @@ def taxii_allow(name: str) -> Any:
     permission = POLICY[name]
 
     async def dependency(request: Request, db: Db) -> Principal:
+        # TAXII clients are machines: answer 401/403, never the login page's redirect
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            principal = _basic(db, header)
-        else:
-            principal = current_principal(request, db)
-        await authorise(request, principal, permission)
+        try:
+            if header.lower().startswith("basic "):
+                principal = _basic(db, header)
+            else:
+                principal = current_principal(request, db)
+            await authorise(request, principal, permission)
+        except NotSignedIn as exc:
+            raise HTTPException(401, str(exc) or "sign in first", headers={
+                "WWW-Authenticate": 'Basic realm="taxii"'}) from None
+        except Forbidden as exc:
+            raise HTTPException(403, exc.reason) from None
         return principal
 
     dependency.permission = name  # type: ignore[attr-defined]
