@@ -9,6 +9,9 @@ import io
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,7 @@ from bluelamp.act.notify.store import approve
 from bluelamp.store.lake import Lake
 from bluelamp.store.models.notifications import Notice, NotifyContact
 from bluelamp.web.advice import ADVICE
+from conftest import free_port
 from notify.conftest import T0, SmtpHandler, notify_settings
 from notify.helpers import add_org, event, parts, write_events
 
@@ -249,3 +253,42 @@ def test_one_notice_per_owner_per_ended_interval(db: Session, db_url: str, lake:
     assert sorted(i.event_id for i in notice.items) == ["e1", "e2"]
     assert notice.interval_end == T0.replace(hour=0) + dt.timedelta(days=1)
     assert len(handler.received) == 1
+
+
+def _auth_server(handler: SmtpHandler) -> tuple[Controller, int]:
+    def authenticator(server: object, session: object, envelope: object, mechanism: str,
+                      auth_data: object) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"unit"
+              and auth_data.password == b"s3cret")
+        return AuthResult(success=ok, handled=False)
+
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port,
+                            authenticator=authenticator, auth_required=True,
+                            auth_require_tls=False)
+    controller.start()
+    return controller, port
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_and_a_wrong_password_defers(db: Session, db_url: str, lake: Lake) -> None:
+    handler = SmtpHandler()
+    controller, port = _auth_server(handler)
+    try:
+        add_org(db)
+        write_events(lake, event("e1", T0))
+        wrong = notify_settings(db_url, lake.root, port, smtp_user="unit",
+                                smtp_password="nope")
+        report = run(db, lake, wrong, T0)
+        db.commit()
+        # a refused login is our configuration, not a bounce of the recipient's address
+        assert [o.status for o in report.outcomes] == ["deferred"]
+        assert "535" in report.outcomes[0].detail
+        assert db.scalar(select(NotifyContact.bounced_at)) is None
+        right = notify_settings(db_url, lake.root, port, smtp_user="unit",
+                                smtp_password="s3cret")
+        again = run(db, lake, right, T0 + dt.timedelta(minutes=5))
+        db.commit()
+        assert [o.status for o in again.outcomes] == ["sent"] and len(handler.received) == 1
+    finally:
+        controller.stop()

@@ -100,12 +100,17 @@ def smtp_send(settings: NotifySettings, message: EmailMessage, to: str) -> None:
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise Refused(code, text.decode(errors="replace")) from None
-    except smtplib.SMTPResponseException as exc:  # sender refused, data refused, ...
-        error: bytes | str = exc.smtp_error
-        reason = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-        raise Refused(exc.smtp_code, reason) from None
+    except smtplib.SMTPDataError as exc:  # the message refused for this recipient
+        raise Refused(exc.smtp_code, _reason(exc.smtp_error)) from None
+    except smtplib.SMTPResponseException as exc:
+        # login, sender or greeting refused: our configuration, not the recipient's address
+        raise OSError(f"{exc.smtp_code} {_reason(exc.smtp_error)}") from None
     except smtplib.SMTPException as exc:
         raise OSError(str(exc)) from None
+
+
+def _reason(error: bytes | str) -> str:
+    return error.decode(errors="replace") if isinstance(error, bytes) else str(error)
 
 
 def _org_name(db: Session, notice: Notice) -> str:
@@ -154,7 +159,7 @@ def deliver(db: Session, settings: Settings, notice: Notice, now: dt.datetime) -
             mark_bounced(db, notice, email, str(exc.code), exc.text, now)
             continue
         except OSError as exc:
-            return _defer(notice, email, f"SMTP server unreachable: {exc}")
+            return _defer(notice, email, f"SMTP failed: {exc}")
         _sent(db, notice, email, now)
         return Outcome(notice.id, "sent", email)
     notice.sent_at = None
