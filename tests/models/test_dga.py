@@ -95,7 +95,7 @@ def test_word_coverage() -> None:
     codes, lengths = F.encode(["bluehouse", "xqzv", "gardenhouse"])
     cover, longest = F.word_coverage(codes, lengths, bitset)
     assert cover[0, 0] == pytest.approx(1.0) and cover[1, 0] == 0.0
-    assert cover[0, 1] == pytest.approx(5 / 9)  # only "house" has 5+ letters
+    assert cover[2, 1] == pytest.approx(6 / 11)  # only "garden" has 6+ letters
     assert longest.tolist() == [5, 0, 6]
 
 

@@ -54,3 +54,18 @@ def test_family_folds_partition() -> None:
     folds = family_folds(fams, 2, seed=0)
     assert sorted(f for fold in folds for f in fold) == ["a", "b", "c", "d", "e"]
     assert family_folds(fams, 2, seed=0) == folds
+
+
+def test_leave_families_out_on_a_subsample() -> None:
+    from bluelamp.models.evaluate_dga import leave_families_out
+
+    corpus = T.subsample(T.load_corpus(), 3000, seed=1)
+    result = leave_families_out(k=2, c_grid=(1.0,), bits=10, corpus=corpus)
+    assert len(result["folds"]) == 2
+    fams = [f for fold in result["folds"] for f in fold["test_families"]]
+    assert sorted(fams) == sorted(set(corpus.family.tolist()) - {""})
+    for kind in ("unseen", "seen", "unseen_vs_popular"):
+        m = result[f"{kind}_mean_over_folds"]
+        assert 0.5 < m["auc"] <= 1.0
+    assert set(result["recall_by_unseen_family"]) == set(fams)
+    assert len(result["folds"][0]["top_scoring_benign"]) == 15

@@ -10,7 +10,7 @@ Features (all of one label, without dots):
 - dense features: length, digit / vowel / hyphen ratios, longest consonant and digit runs,
   letter–digit switches, distinct-character ratio, Shannon entropy, mean log-likelihood of
   the label's character trigrams under an English-word model, and coverage of the label by
-  dictionary words of 4+, 5+ and 6+ letters (this is what separates word-list DGAs from
+  dictionary words of 4+ and 6+ letters (this is what separates word-list DGAs from
   random-character ones, and real brand names from both).
 """
 
@@ -27,7 +27,8 @@ MAX_LEN = 63  # a DNS label holds at most 63 octets; longer inputs are cut
 PAD, BOS, EOS = 0, 40, 41
 ALPHABET = 42  # 0 pad, 1-26 a-z, 27-36 0-9, 37 '-', 38 '_', 39 other byte, 40 BOS, 41 EOS
 NGRAM_ORDERS = (1, 2, 3, 4)
-WORD_MIN, WORD_MAX = 4, 12
+WORD_MIN, WORD_MAX = 4, 10
+WORD_LEVELS = (4, 6)  # coverage by words of at least 4 and at least 6 letters
 _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: a multiply and a shift
 _WORD_BASE = np.uint64(1_000_003)
 
@@ -43,7 +44,6 @@ DENSE_NAMES = (
     "entropy",
     "english_trigram_loglik",
     "word_cover4",
-    "word_cover5",
     "word_cover6",
     "longest_word",
 )
@@ -220,14 +220,14 @@ def word_bucket(h: np.ndarray, bits: int) -> np.ndarray:
 def word_coverage(
     codes: np.ndarray, lengths: np.ndarray, bitset: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage by dictionary words of ≥4/5/6 letters [n, 3], and longest word found [n].
+    """Coverage by dictionary words of ≥4 and ≥6 letters [n, 2], and longest word found [n].
 
     `bitset` is a packed bit array (uint8) of word hashes; a false-positive rate of about
     1 % per window is harmless for a feature.
     """
     n, width = codes.shape
     bits = int(np.log2(bitset.size * 8))
-    diff = np.zeros((3, n, width + 1), dtype=np.int16)
+    diff = np.zeros((len(WORD_LEVELS), n, width + 1), dtype=np.int16)
     longest = np.zeros(n, dtype=np.int64)
     for k, h, valid in iter_word_hashes(codes, lengths, WORD_MIN, WORD_MAX):
         b = word_bucket(h, bits)
@@ -235,7 +235,7 @@ def word_coverage(
         hits = found.astype(np.int16)
         longest = np.where(found.any(axis=1), k, longest)
         span = found.shape[1]
-        for level, min_k in enumerate((4, 5, 6)):
+        for level, min_k in enumerate(WORD_LEVELS):
             if k >= min_k:
                 diff[level, :, :span] += hits
                 diff[level, :, k : k + span] -= hits
