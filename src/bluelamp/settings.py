@@ -124,6 +124,9 @@ class SuspensionSettings(BaseModel):
                                  "text/csv", "message/rfc822"],
         description="Media types accepted as evidence (checked against the file's content).")
     max_bulk_names: int = Field(25_000, description="Most names in one bulk request.")
+    execute_inline_max: int = Field(
+        100, description="Approved requests with up to this many names are executed at once; "
+        "bigger ones by the next `bluelamp suspensions tick`.")
     sla_hours: dict[str, int] = Field(
         default_factory=lambda: {"immediate": 4, "high": 24, "normal": 72, "low": 240},
         description="Service level per urgency: hours from request to decision.")

@@ -203,3 +203,23 @@ def test_reject_needs_a_reason_and_counts_as_refused(desk_client: TestClient, pe
                                       "refused": 1, "reversed": 0}]
     page = desk_client.get(f"/reports/suspensions?year={year}")
     assert page.status_code == 200 and "<svg" in page.text
+
+
+def test_a_big_approved_bulk_request_is_executed_by_the_tick(
+        desk_client: TestClient, people: People, knot: Knot, engine: Engine,
+        desk_settings: Settings) -> None:
+    desk_settings.suspensions.execute_inline_max = 1  # the app holds this settings object
+    names = [f"fake-bank.{ZONE}", f"innocent.{ZONE}"]
+    case = file(desk_client, people.officer, names)
+    url = f"/api/suspensions/{case['id']}/approve"
+    desk_client.post(url, headers=people.reviewer)
+    r = desk_client.post(url, headers=people.second_reviewer)
+    assert r.json()["status"] == "approved"
+    assert {i["status"] for i in r.json()["items"]} == {"requested"}  # queued, not run
+    assert knot.query(f"innocent.{ZONE}").answer
+    with transaction(session_factory(engine)) as db:
+        done = build_desk(db, desk_settings).tick()
+    assert sorted(done) == [(n, "executed: suspended") for n in sorted(names)]
+    assert knot.query(f"innocent.{ZONE}").rcode() == dns.rcode.NXDOMAIN
+    with transaction(session_factory(engine)) as db:
+        assert build_desk(db, desk_settings).tick() == []  # idempotent

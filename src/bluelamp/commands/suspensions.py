@@ -43,9 +43,10 @@ def _utc(value: str | None) -> dt.datetime | None:
 def tick(now: str | None = typer.Option(None, "--now", help="Pretend it is this UTC time "
                                          "(ISO 8601); for replays and tests."),
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Run the complaint clock: lift every suspension whose complaint the requesting agency
-    left unanswered for the configured number of working days. Run it from a scheduler
-    (e.g. hourly); it is idempotent.
+    """The scheduler's step: execute approved bulk requests too big to run inline, then run
+    the complaint clock (lift every suspension whose complaint the requesting agency left
+    unanswered for the configured number of working days). Run it from a scheduler (e.g.
+    every few minutes); running it again does nothing more.
 
     Example: bluelamp suspensions tick --json"""
     with _desk(_utc(now)) as desk:
@@ -54,8 +55,8 @@ def tick(now: str | None = typer.Option(None, "--now", help="Pretend it is this 
         typer.echo(json.dumps([{"domain": d, "outcome": o} for d, o in done]))
     else:
         for domain, outcome in done:
-            typer.echo(f"{domain}: reinstated ({outcome})")
-        typer.echo(f"{len(done)} suspension(s) lifted")
+            typer.echo(f"{domain}: {outcome}")
+        typer.echo(f"{len(done)} name(s) changed")
 
 
 @suspensions_app.command("stats")

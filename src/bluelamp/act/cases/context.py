@@ -5,6 +5,7 @@ in this code base yet, so no lookalike check is made.)"""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dns.exception
@@ -35,6 +36,16 @@ def resolves(name: str, settings: SuspensionSettings) -> dict[str, Any]:
         except (dns.exception.DNSException, OSError) as exc:
             return {"resolves": None, "detail": f"could not check: {type(exc).__name__}"}
     return {"resolves": bool(addresses), "addresses": addresses}
+
+
+def resolve_all(names: Sequence[str], settings: SuspensionSettings) -> dict[str, dict[str, Any]]:
+    """`resolves` for up to RESOLVE_LIMIT names at once (threads: each may wait seconds)."""
+    chosen = list(names)[:RESOLVE_LIMIT]
+    if not chosen:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(16, len(chosen))) as pool:
+        return dict(zip(chosen, pool.map(lambda n: resolves(n, settings), chosen),
+                        strict=True))
 
 
 def lake_context(lake: Lake | None, names: Sequence[str]) -> dict[str, dict[str, Any]]:

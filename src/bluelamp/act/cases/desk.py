@@ -139,13 +139,14 @@ class Desk:
         merged_counts = {n: counts[n] - 1 + new.merged.get(n, 0) for n in names}
         blocked = self._blocked(names)
         lake_info = ctx.lake_context(self.lake, names)
+        refusals = {name: self._refusal(name, blocked) for name in names}
+        resolved = ctx.resolve_all([n for n in names if refusals[n] is None], self.settings)
         lines = dict(zip(names, new.lines or [], strict=False))
         items = []
-        for i, name in enumerate(names):
+        for name in names:
             info: dict[str, Any] = dict(lake_info.get(name, {}))
-            reason = self._refusal(name, blocked)
-            if reason is None and i < ctx.RESOLVE_LIMIT:
-                info.update(ctx.resolves(name, self.settings))
+            info.update(resolved.get(name, {}))
+            reason = refusals[name]
             items.append(SuspensionItem(
                 request_id=request.id, domain=name, line=lines.get(name),
                 merged=merged_counts[name],
@@ -199,7 +200,12 @@ class Desk:
         request.decided_at = self.now()
         audit.record(self.db, reviewer, "suspension.approved", f"request:{request.id}",
                      {"first": request.first_reviewer, "second": request.second_reviewer})
-        self.execute(reviewer, request)
+        waiting = sum(i.status == ItemStatus.requested.value for i in request.items)
+        if waiting <= self.settings.execute_inline_max:
+            self.execute(reviewer, request)
+        else:  # a big bulk request: the scheduler's tick executes it, not the web request
+            audit.record(self.db, reviewer, "suspension.queued", f"request:{request.id}",
+                         {"names": waiting, "by": "bluelamp suspensions tick"})
         return request
 
     def reject(self, reviewer: str, request: SuspensionRequest, reason: str) -> None:
@@ -323,14 +329,30 @@ class Desk:
         else:
             complaint.status = ComplaintStatus.maintained.value
 
+    def execute_queued(self) -> list[tuple[str, str]]:
+        """Execute approved requests whose names are still waiting (big bulk requests)."""
+        waiting = self.db.scalars(
+            select(SuspensionRequest).where(
+                SuspensionRequest.status == RequestStatus.approved.value,
+                SuspensionRequest.id.in_(select(SuspensionItem.request_id).where(
+                    SuspensionItem.status == ItemStatus.requested.value)))
+            .order_by(SuspensionRequest.id)).all()
+        done: list[tuple[str, str]] = []
+        for request in waiting:
+            todo = [i for i in request.items if i.status == ItemStatus.requested.value]
+            self.execute("system", request)
+            done += [(i.domain, f"executed: {i.status}") for i in todo]
+        return done
+
     def tick(self) -> list[tuple[str, str]]:
-        """Lift suspensions whose complaint the agency left unanswered past the clock.
-        Returns (domain, outcome) for each complaint that lapsed."""
+        """The scheduler's step: execute queued bulk requests, then lift suspensions whose
+        complaint the agency left unanswered past the clock. Returns (domain, outcome) for
+        each name executed or reinstated."""
+        done = self.execute_queued()
         now = self.now()
         due = self.db.scalars(select(Complaint).where(
             Complaint.status == ComplaintStatus.open.value, Complaint.deadline <= now)
             .order_by(Complaint.id)).all()
-        done: list[tuple[str, str]] = []
         for complaint in due:
             item = complaint.item
             audit.record(self.db, "system", "complaint.lapsed", f"complaint:{complaint.id}",
@@ -343,7 +365,7 @@ class Desk:
                 done.append((item.domain, f"error: {exc}"))
                 continue
             complaint.status = ComplaintStatus.lapsed.value
-            done.append((item.domain, seen))
+            done.append((item.domain, f"reinstated: {seen}"))
         return done
 
 
