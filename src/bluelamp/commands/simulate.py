@@ -10,6 +10,8 @@ from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bluelamp.errors import ConfigError
 from bluelamp.simulate.config import DEFAULT_START, SimConfig
@@ -71,9 +73,14 @@ def simulate(
     out.mkdir(parents=True, exist_ok=True)
     path = out / (FILE_NAMES[fmt] + (".gz" if gzip else ""))
     began = time.perf_counter()
-    with open_writer(path, fmt) as writer:
+    progress = Progress(TextColumn("simulating {task.completed}/{task.total} h"), BarColumn(),
+                        TextColumn("{task.fields[rows]:,} queries"), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=True)
+    with progress, open_writer(path, fmt) as writer:
+        task = progress.add_task("simulate", total=len(cfg.slices()), rows=0)
         for table in sim.tables():
             writer.write(table)
+            progress.update(task, advance=1, rows=sim.rows)
     labels = sim.labels()
     pq.write_table(labels, out / "labels.parquet")
     seconds = time.perf_counter() - began
