@@ -130,7 +130,7 @@ class FastFlux:
             f"a fast-flux network of compromised hosts hiding the real server: treat "
             f"{domain} as criminal infrastructure and check the {len(clients)} client(s) "
             f"that visited it.")
-        score = round(min(0.99, 1.0 - 0.5 * self.min_wide_networks / n16), 4)
+        score = round(min(0.99, max(0.0, 1.0 - 0.5 * self.min_wide_networks / max(n16, 1))), 4)
         return Finding(
             detector=self.name, type=self.finding_type, subject_kind="domain",
             subject=domain, score=score, first_seen=row["first_min"],

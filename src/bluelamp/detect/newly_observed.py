@@ -111,7 +111,7 @@ class NewlyObserved:
         return Finding(
             detector=self.name, type=self.finding_type, subject_kind="domain",
             subject=row["domain"],
-            score=round(min(0.9, 1.0 - 0.5 * self.min_queries / row["queries"]), 4),
+            score=round(min(0.9, max(0.0, 1.0 - 0.5 * self.min_queries / row["queries"])), 4),
             first_seen=row["first"], last_seen=row["last"], count=row["queries"],
             evidence=evidence, explanation=explanation, sensor=row["sensor"])
 

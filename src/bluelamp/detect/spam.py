@@ -127,7 +127,7 @@ class SpamBots:
         return Finding(
             detector=self.name, type=self.finding_type, subject_kind="client",
             subject=row["client"],
-            score=round(min(0.99, 1.0 - 0.5 * self.min_domains / domains), 4),
+            score=round(min(0.99, max(0.0, 1.0 - 0.5 * self.min_domains / max(domains, 1))), 4),
             first_seen=row["first"], last_seen=row["last"], count=row["mx"],
             evidence=evidence, explanation=explanation, sensor=row["sensor"])
 

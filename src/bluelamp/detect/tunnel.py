@@ -173,9 +173,10 @@ class Tunnel:
                                    "min_entropy": self.min_entropy},
                     "window_start": ctx.start.isoformat()}
         # the more a pair exceeds every threshold, the surer: 0.5 at the thresholds
-        margin = min(top["unique"] / self.min_unique, top["mean_len"] / self.min_mean_len,
-                     top["mean_entropy"] / self.min_entropy)
-        score = round(min(0.99, 1.0 - 0.5 / margin), 4)
+        margin = min(_ratio(top["unique"], self.min_unique),
+                     _ratio(top["mean_len"], self.min_mean_len),
+                     _ratio(top["mean_entropy"], self.min_entropy))
+        score = round(min(0.99, 1.0 - 0.5 / max(margin, 0.5)), 4)
         who = (f"client {top['client']}" if len(rows) == 1
                else f"{len(rows)} clients (most: {top['client']})")
         explanation = (
@@ -189,6 +190,11 @@ class Tunnel:
             subject=domain, score=score, first_seen=min(r["first"] for r in rows),
             last_seen=max(r["last"] for r in rows), count=queries, evidence=evidence,
             explanation=explanation, sensor=top["sensor"])
+
+
+def _ratio(value: float, threshold: float) -> float:
+    """How far a value is above its threshold (2 when the threshold is switched off)."""
+    return value / threshold if threshold > 0 else 2.0
 
 
 def tunnel(window: dt.timedelta | None = None, settings: Any = None) -> Tunnel:

@@ -140,7 +140,7 @@ class WaterTorture:
             f"operator.")
         return Finding(
             detector=self.name, type=self.finding_type, subject_kind="domain", subject=zone,
-            score=round(min(0.99, 1.0 - 0.5 * self.min_unique / unique), 4),
+            score=round(min(0.99, max(0.0, 1.0 - 0.5 * self.min_unique / max(unique, 1))), 4),
             first_seen=min(r["first"] for r in rows), last_seen=max(r["last"] for r in rows),
             count=failures, evidence=evidence, explanation=explanation,
             sensor=rows[0]["sensor"])
