@@ -18,7 +18,7 @@ from bluelamp.detect.water_torture import WaterTorture
 
 from .helpers import at, dns, run
 
-label = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
+label = st.text(st.characters(codec="utf-8"), min_size=1,
                 max_size=70) | st.from_regex(r"\A(xn--)?[a-z0-9\\-]{1,63}\Z")
 qnames = st.lists(label, min_size=1, max_size=5).map(".".join)
 answers = st.lists(st.none() | st.ip_addresses().map(str) | qnames
