@@ -80,10 +80,13 @@ def host_of(row: Mapping[str, Any]) -> str | None:
 def evidence_of(row: Mapping[str, Any]) -> str:
     """A short readable line: the explanation of a finding, else what the feed reported."""
     parts: list[str] = []
-    try:
-        extra = json.loads(row.get("extra") or "{}")
-    except json.JSONDecodeError:
-        extra = {}
+    raw = row.get("extra") or ""
+    extra: Any = {}
+    if '"explanation"' in raw:  # parse only what can hold one (most feed rows do not)
+        try:
+            extra = json.loads(raw)
+        except json.JSONDecodeError:
+            extra = {}
     if isinstance(extra, dict) and extra.get("explanation"):
         parts.append(str(extra["explanation"]))
     else:
@@ -101,8 +104,10 @@ def evidence_of(row: Mapping[str, Any]) -> str:
 def read_events(lake: Lake, since: dt.datetime) -> list[dict[str, Any]]:
     if not lake.files("event"):
         return []
-    table: pa.Table = lake.read("event", since=since)
-    return table.select(list(COLUMNS)).to_pylist()
+    table: pa.Table = lake.read("event", since=since).select(list(COLUMNS))
+    # column by column: much faster than Table.to_pylist's dict per row
+    columns = [table.column(c).to_pylist() for c in COLUMNS]
+    return [dict(zip(COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _orgs_by_name(db: Session) -> dict[str, Organisation]:
@@ -114,9 +119,9 @@ def _notified(db: Session, event_ids: list[str]) -> set[tuple[str, str]]:
     databases cap the number of bound parameters)."""
     out: set[tuple[str, str]] = set()
     unique = sorted(set(event_ids))
-    for i in range(0, len(unique), 500):
+    for i in range(0, len(unique), 2000):
         query = select(NoticeItem.owner, NoticeItem.event_id).where(
-            NoticeItem.event_id.in_(unique[i:i + 500]))
+            NoticeItem.event_id.in_(unique[i:i + 2000]))
         out.update((o, e) for o, e in db.execute(query))
     return out
 
