@@ -75,9 +75,13 @@ def score(found: list[Finding], labels: pa.Table, domains: set[str],
     bad_domains |= set(registered_domains(pa.array(sorted(bad_domains), pa.string()))
                        .drop_null().to_pylist())
     bad_clients = {r["client"] for r in lab if r["malicious"] and r["client"]}
-    by: dict[str, list[Finding]] = defaultdict(list)
+    by: dict[str, list[Finding]] = defaultdict(list)  # domain findings per detector
+    hosts: dict[str, set[str]] = defaultdict(set)     # client findings per detector
     for f in found:
-        by[f.detector].append(f)
+        if f.subject_kind == "client":
+            hosts[f.detector].add(f.subject)
+        else:
+            by[f.detector].append(f)
     out: dict[str, Any] = {}
 
     def domain_detector(name: str, label: str) -> dict[str, Any]:
@@ -96,10 +100,14 @@ def score(found: list[Finding], labels: pa.Table, domains: set[str],
                          "sessions": len(sessions),
                          "sessions_found": sum(s in pairs for s in sessions),
                          "by_tool": _by_tool(lab, pairs)}
+    out["dns-tunnel"]["client_findings"] = _clients(lab, hosts["dns-tunnel"], "tunnel",
+                                                     bad_clients)
     out["water-torture"] = domain_detector("water-torture", "water-torture")
+    out["water-torture"]["client_findings"] = _clients(lab, hosts["water-torture"],
+                                                        "water-torture", bad_clients)
     out["fast-flux"] = domain_detector("fast-flux", "fast-flux")
     out["lookalike"] = domain_detector("lookalike", "phishing")
-    spam = {f.subject for f in by["spam-bot"]}
+    spam = hosts["spam-bot"]
     bots = {r["client"] for r in lab if r["label"] == "spam"}
     out["spam-bot"] = {"incidents": len(bots), "found": len(bots & spam),
                        "benign_flagged": sorted(spam - bad_clients),
@@ -109,6 +117,13 @@ def score(found: list[Finding], labels: pa.Table, domains: set[str],
                              "benign_flagged": sorted(new - bad_domains),
                              "benign_domains": len(domains - bad_domains)}
     return out
+
+
+def _clients(lab: list[dict[str, Any]], flagged: set[str], label: str,
+             bad: set[str]) -> dict[str, Any]:
+    wanted = {r["client"] for r in lab if r["label"] == label and r["queries"]}
+    return {"clients": len(wanted), "found": len(wanted & flagged),
+            "benign_flagged": sorted(flagged - bad)}
 
 
 def _by_tool(lab: list[dict[str, Any]], pairs: set[tuple[str, str]]) -> dict[str, str]:

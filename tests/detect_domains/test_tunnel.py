@@ -44,7 +44,11 @@ def lookalike_benign() -> list[dict]:
 def test_golden_iodine_session_found_and_benign_random_names_not() -> None:
     rows = session("iodine", "10.9.9.9", "tnl7.net", 10) + lookalike_benign()
     table = dns(rows).sort_by("ts")
-    (finding,) = run(Tunnel(), table)
+    finding, host = run(Tunnel(), table)
+    assert (host.type, host.subject_kind, host.subject, host.count) == (
+        "dns-tunnel-client", "client", "10.9.9.9", 300)
+    assert host.evidence["registered_domain"] == "tnl7.net" and host.score == finding.score
+    assert "10.9.9.9" in host.explanation and "tnl7.net" in host.explanation
     assert (finding.detector, finding.type, finding.subject_kind, finding.subject) == (
         "dns-tunnel", "dns-tunnel", "domain", "tnl7.net")
     assert finding.count == 300
@@ -64,14 +68,15 @@ def test_golden_iodine_session_found_and_benign_random_names_not() -> None:
 def test_dns2tcp_txt_session_found_in_small_batches() -> None:
     table = dns(session("dns2tcp", "fd00::7", "dx1.org", 16, n=250))
     found = run(Tunnel(), table, batch_rows=37)
-    assert [(f.subject, f.count) for f in found] == [("dx1.org", 250)]
+    assert [(f.subject, f.count) for f in found] == [("dx1.org", 250), ("fd00::7", 250)]
     assert found[0].evidence["clients"][0]["client"] == "fd00::7"
 
 
 def test_two_clients_of_one_tunnel_domain_give_one_finding() -> None:
     rows = session("iodine", "10.0.0.1", "t.net", 10) + session("iodine", "10.0.0.2",
                                                                 "t.net", 10, skip=900)
-    (finding,) = run(Tunnel(), dns(rows).sort_by("ts"))
+    finding, *hosts = run(Tunnel(), dns(rows).sort_by("ts"))
+    assert sorted(h.subject for h in hosts) == ["10.0.0.1", "10.0.0.2"]
     assert finding.evidence["client_count"] == 2
     assert {c["client"] for c in finding.evidence["clients"]} == {"10.0.0.1", "10.0.0.2"}
 
@@ -84,7 +89,7 @@ def test_allow_list_and_factory_settings() -> None:
     table = dns(session("iodine", "10.0.0.1", "t.net", 10))
     det = tunnel(settings=DetectSettings(tunnel_allow=["t.net"]))
     assert run(det, table) == []
-    assert len(run(tunnel(settings=DetectSettings()), table)) == 1
+    assert len(run(tunnel(settings=DetectSettings()), table)) == 2
 
 
 def test_checkpoint_resume_gives_the_same_finding(tmp_path: Path) -> None:

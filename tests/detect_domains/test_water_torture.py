@@ -39,7 +39,10 @@ def benign_rows(r: random.Random) -> list[dict]:
 def test_golden_attack_names_the_target_zone() -> None:
     r = random.Random(4)
     table = dns(attack_rows(r) + benign_rows(r)).sort_by("ts")
-    (f,) = run(WaterTorture(allow=frozenset()), table)
+    f, *bots = run(WaterTorture(allow=frozenset()), table)
+    assert [(b.type, b.subject_kind, b.subject, b.count) for b in bots] == [
+        ("random-subdomain-bot", "client", f"10.0.1.{c}", 200) for c in range(3)]
+    assert all(b.evidence["target_zone"] == "victim.net" for b in bots)
     assert (f.detector, f.type, f.subject_kind, f.subject) == (
         "water-torture", "random-subdomain-ddos", "domain", "victim.net")
     assert f.count == 600
@@ -56,7 +59,7 @@ def test_small_flood_below_min_unique_is_not_reported() -> None:
     r = random.Random(5)
     table = dns(attack_rows(r, clients=1, per_client=150))
     assert run(WaterTorture(), table) == []
-    assert len(run(WaterTorture(min_unique=100), table)) == 1
+    assert len(run(WaterTorture(min_unique=100), table)) == 2  # the zone and the bot
 
 
 def test_answered_queries_and_repeated_names_do_not_count() -> None:
@@ -72,4 +75,5 @@ def test_allow_list_from_settings() -> None:
     r = random.Random(7)
     table = dns(attack_rows(r, zone="spamhaus.org"))
     assert run(water_torture(settings=DetectSettings()), table) == []
-    assert len(run(water_torture(settings=DetectSettings(tunnel_allow=[])), table)) == 1
+    found = run(water_torture(settings=DetectSettings(tunnel_allow=[])), table)
+    assert [f.subject for f in found] == ["spamhaus.org", "10.0.1.0", "10.0.1.1", "10.0.1.2"]

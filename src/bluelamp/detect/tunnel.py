@@ -19,6 +19,10 @@ uses short, low-entropy labels; a tunnel asks for hundreds to thousands of disti
 high-entropy names from one client. A (domain, client) pair is flagged only when all of:
 distinct subdomains ≥ `min_unique`, mean subdomain length ≥ `min_mean_len`, mean entropy ≥
 `min_entropy` bits per character. Registered domains in `[detect] tunnel_allow` are skipped.
+
+Findings: one `dns-tunnel` finding per registered domain (subject: the domain, to block; its
+evidence lists the clients) and one `dns-tunnel-client` finding per flagged client (subject:
+the host to examine; evidence names the domain).
 """
 
 from __future__ import annotations
@@ -153,7 +157,29 @@ class Tunnel:
         ranked = sorted(by_domain.items(), key=lambda kv: -sum(r["bytes"] for r in kv[1]))
         if len(ranked) > self.max_findings:
             ctx.drop("findings-over-cap", len(ranked) - self.max_findings)
-        return [self._finding(d, rs, ctx) for d, rs in ranked[: self.max_findings]]
+        out = []
+        for domain, pairs in ranked[: self.max_findings]:
+            out.append(self._finding(domain, pairs, ctx))
+            out += [self._client_finding(domain, r, out[-1].score) for r in pairs]
+        return out
+
+    def _client_finding(self, domain: str, row: dict[str, Any], score: float) -> Finding:
+        """The host end of the tunnel: the client to examine (the domain finding says what
+        to block)."""
+        evidence = {"client": row["client"], "registered_domain": domain,
+                    **{k: row[k] for k in ("queries", "unique", "bytes", "mean_len",
+                                           "mean_entropy", "max_len", "tunnel_types")},
+                    "sample_name": row["sample"]}
+        explanation = (
+            f"Client {row['client']} moved {row['bytes']} bytes through {row['unique']} "
+            f"distinct random-looking subdomains of {domain} (mean {row['mean_len']:g} "
+            f"characters, {row['mean_entropy']:g} bits/char), a DNS tunnel: examine that "
+            f"host for tunnelling software or an intruder and block {domain}.")
+        return Finding(
+            detector=self.name, type=f"{self.finding_type}-client", subject_kind="client",
+            subject=row["client"], score=score, first_seen=row["first"],
+            last_seen=row["last"], count=row["queries"], evidence=evidence,
+            explanation=explanation, sensor=row["sensor"])
 
     def _finding(self, domain: str, rows: list[dict[str, Any]],
                  ctx: WindowContext) -> Finding:

@@ -8,6 +8,8 @@ registered domain × client and window: failures, distinct subdomains (min-hash 
 first/last time. A client is *attacking* a zone when it failed on at least
 `min_client_unique` distinct subdomains of it, nearly all distinct. A zone is the target when
 its attacking clients together asked for at least `min_unique` distinct random names.
+Findings: one `random-subdomain-ddos` finding naming the target zone (subject) and one
+`random-subdomain-bot` finding per attacking client (subject: the client).
 
 Why these rules: a browser's start-up probes under a search suffix (`qhxkzjvd.corp.
 internal`) and typos give each client a handful of failed random names (never
@@ -48,6 +50,8 @@ class WaterTorture:
     min_unique: int = 500
     allow: frozenset[str] = field(default_factory=frozenset)
     max_findings: int = 100
+    #: attacking clients reported one by one per target zone (all are counted)
+    max_clients: int = 1000
     name: str = "water-torture"
     finding_type: str = "random-subdomain-ddos"
     key: str = "registered_domain"
@@ -112,7 +116,32 @@ class WaterTorture:
         targets.sort(key=lambda zr: -sum(r["failures"] for r in zr[1]))
         if len(targets) > self.max_findings:
             ctx.drop("findings-over-cap", len(targets) - self.max_findings)
-        return [self._finding(z, rs, ctx) for z, rs in targets[: self.max_findings]]
+        out = []
+        for zone, attackers in targets[: self.max_findings]:
+            out.append(self._finding(zone, attackers, ctx))
+            out += [self._bot_finding(zone, r) for r in attackers[: self.max_clients]]
+            if len(attackers) > self.max_clients:
+                ctx.drop("attacking-clients-over-cap", len(attackers) - self.max_clients)
+        return out
+
+    def _bot_finding(self, zone: str, row: dict[str, Any]) -> Finding:
+        """One attacking client (a bot, or an open resolver relaying bots)."""
+        evidence = {"client": row["client"], "target_zone": zone,
+                    "registered_domain": zone, "failures": row["failures"],
+                    "distinct_subdomains": row["unique"], "servfail": row["servfail"],
+                    "sample_name": row["sample"]}
+        explanation = (
+            f"Client {row['client']} sent {row['failures']} failed queries for about "
+            f"{row['unique']} random subdomains of {zone}, taking part in a random-subdomain "
+            f"DDoS against it: check that host for a bot (or, if it is a resolver, rate-limit "
+            f"the clients behind it).")
+        return Finding(
+            detector=self.name, type="random-subdomain-bot", subject_kind="client",
+            subject=row["client"],
+            score=round(min(0.99, 1.0 - 0.5 * self.min_client_unique / max(row["unique"], 1)),
+                        4),
+            first_seen=row["first"], last_seen=row["last"], count=row["failures"],
+            evidence=evidence, explanation=explanation, sensor=row["sensor"])
 
     def _finding(self, zone: str, rows: list[dict[str, Any]],
                  ctx: WindowContext) -> Finding:
