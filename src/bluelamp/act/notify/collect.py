@@ -91,7 +91,7 @@ def evidence_of(row: Mapping[str, Any]) -> str:
         parts.append(str(extra["explanation"]))
     else:
         if row.get("classification_identifier"):
-            parts.append(f"reported as {row['classification_identifier']}")
+            parts.append(f"identified as {row['classification_identifier']}")
         if row.get("source_url") and row.get("source_url") != host_of(row):
             parts.append(f"URL {row['source_url']}")
     if (row.get("count") or 1) > 1:

@@ -90,7 +90,8 @@ def context(settings: Settings, notice: Notice, unit: RegionalUnit,
             "ack_url": ack_url(settings, notice),
             "portal_url": f"{base}/my/notices",
             "subscribe_url": base + settings.notify.subscribe_path,
-            "register_url": f"{base}/login"}
+            "register_url": f"{base}/login",
+            "recheck_days": settings.notify.recheck_days}
 
 
 def render(settings: Settings, notice: Notice, unit: RegionalUnit,
