@@ -17,7 +17,7 @@ from bluelamp import resources
 from bluelamp.schema import DNS
 from bluelamp.simulate import LABELS, SimConfig, Simulation, simulate_day
 from bluelamp.simulate.benign import typo
-from bluelamp.simulate.dga import family_names
+from bluelamp.simulate.dga import check_families, family_names
 
 START = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)  # as in conftest.py
 
@@ -175,6 +175,10 @@ def test_dga_families_can_be_chosen() -> None:
     assert fams == {"banjori", "pushdo"}
     with pytest.raises(ValueError, match="unknown DGA families"):
         simulate_day(clients=10, hours=1, dga_families=["nosuchfamily"])
+    everything = set(family_names())
+    assert set(check_families(("-banjori", "-pushdo"))) == everything - {"banjori", "pushdo"}
+    with pytest.raises(ValueError, match="no DGA family"):
+        check_families(tuple(f"-{f}" for f in everything))
 
 
 def test_every_client_has_one_kind_of_label(day: tuple[pa.Table, pa.Table]) -> None:

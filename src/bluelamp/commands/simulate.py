@@ -45,7 +45,8 @@ def simulate(
     start: Annotated[str | None, typer.Option(
         help=f"Start time, ISO 8601 (default {DEFAULT_START.isoformat()}).")] = None,
     dga_families: Annotated[str | None, typer.Option(
-        help="Comma-separated DGA families for infected clients (default: all).")] = None,
+        help="Comma-separated DGA families for infected clients (default: all); "
+             "-name leaves a family out.")] = None,
     dga_names: Annotated[Path | None, typer.Option(
         help="Extra DGA names, a family<TAB>domain file (e.g. held-out families).")] = None,
     benign_names: Annotated[Path | None, typer.Option(

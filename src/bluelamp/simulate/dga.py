@@ -53,13 +53,19 @@ def read_pairs(path: str | None) -> list[tuple[str, str]]:
 
 
 def check_families(wanted: tuple[str, ...] | None, extra_file: str | None = None) -> list[str]:
+    """The families to run: all when `wanted` is empty; names prefixed with "-" are left
+    out of all (`("-banjori", "-pushdo")`: every family but those two)."""
     known = family_names(extra_file)
-    if not wanted:
-        return list(known)
-    unknown = [f for f in wanted if f not in known]
+    wanted = wanted or ()
+    include = [f for f in wanted if not f.startswith("-")]
+    exclude = {f[1:] for f in wanted if f.startswith("-")}
+    unknown = [f for f in (*include, *sorted(exclude)) if f not in known]
     if unknown:
         raise ValueError(f"unknown DGA families {unknown}; known: {', '.join(known)}")
-    return list(dict.fromkeys(wanted))
+    chosen = [f for f in (include or list(known)) if f not in exclude]
+    if not chosen:
+        raise ValueError("no DGA family left to simulate")
+    return list(dict.fromkeys(chosen))
 
 
 class Dga(Scheduled):
