@@ -26,7 +26,8 @@ from web.conftest import (  # noqa: F401  (fixtures are found by name)
 )
 
 
-def report_settings(db_url: str, lake_path: Path, tmp_path: Path, **reports: object) -> Settings:
+def report_settings(db_url: str, lake_path: Path, tmp_path: Path,  # noqa: F811
+                    **reports: object) -> Settings:
     return Settings.model_validate({
         "database": {"url": db_url}, "lake": {"path": str(lake_path)},
         "web": {"login_per_minute": 1000, "max_body_bytes": 64 * 1024},
@@ -38,7 +39,8 @@ def report_settings(db_url: str, lake_path: Path, tmp_path: Path, **reports: obj
 
 
 @pytest.fixture
-def make_settings(db_url: str, lake_path: Path, tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(db_url: str, lake_path: Path,  # noqa: F811
+                  tmp_path: Path) -> Callable[..., Settings]:
     def build(**reports: object) -> Settings:
         return report_settings(db_url, lake_path, tmp_path, **reports)
     return build
@@ -50,7 +52,8 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings, accounts_by_role: dict[Role, Account]) -> Iterator[TestClient]:
+def client(settings: Settings,
+           accounts_by_role: dict[Role, Account]) -> Iterator[TestClient]:  # noqa: F811
     with TestClient(create_app(settings)) as c:
         yield c
 

@@ -11,7 +11,8 @@ from bluelamp.act.reports.urls import UrlError, defang, find_urls, find_urls_in_
 
 @pytest.mark.parametrize(("raw", "url"), [
     ("hxxp://evil[.]example/login", "http://evil.example/login"),
-    ("hxxps[:]//secure-login(dot)bank[.]example/a/../b?x=1#frag", "https://secure-login.bank.example/b?x=1"),
+    ("hxxps[:]//secure-login(dot)bank[.]example/a/../b?x=1#frag",
+     "https://secure-login.bank.example/b?x=1"),
     ("HXXPS://Evil.Example:443/%7euser/%2fx", "https://evil.example/~user/%2Fx"),
     ("evil{.}example", "http://evil.example/"),
     ("<http://paypal.com@phish.example:8080/p a th>", "http://phish.example:8080/path"),
@@ -25,8 +26,9 @@ def test_examples(raw: str, url: str) -> None:
     assert normalise(raw).url == url
 
 
-@pytest.mark.parametrize("raw", ["", "ftp://x.example/", "javascript:alert(1)", "http://localhost/",
-                                 "http://exa mple/", "http://x.example:99999/", "mailto:a@b.example",
+@pytest.mark.parametrize("raw", ["", "ftp://x.example/", "javascript:alert(1)",
+                                 "http://localhost/", "http://exa mple/",
+                                 "http://x.example:99999/", "mailto:a@b.example",
                                  "example.com/redirect?u=http://x.example"])
 def test_refused(raw: str) -> None:
     if raw == "example.com/redirect?u=http://x.example":  # a bare host with a URL inside is fine
@@ -43,7 +45,8 @@ def test_registered_domain() -> None:
 
 
 def test_find_urls_in_text_and_html() -> None:
-    text = "Look at hxxp://evil[.]example/a). Also (https://b.example/x_(y)) and www.shop.example/z."
+    text = ("Look at hxxp://evil[.]example/a). Also (https://b.example/x_(y)) and "
+            "www.shop.example/z.")
     assert find_urls(text) == ["hxxp://evil[.]example/a", "https://b.example/x_(y)",
                                "www.shop.example/z"]
     html = '<a href="https://c.example/login">click</a> text http://d.example/q'

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -46,7 +45,9 @@ def test_form_flow_with_proof_of_work(make_settings: Callable[..., Settings],
                                       accounts_by_role: dict[Role, Account]) -> None:
     with TestClient(create_app(make_settings(pow_bits=8))) as client:
         page = client.get("/report").text
-        challenge = re.search(r'name="pow_challenge" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="pow_challenge" value="([^"]+)"', page)
+        assert found is not None
+        challenge = found.group(1)
         form = {"url": "hxxps://secure-paypa1[.]example/login", "category": "phishing",
                 "description": "an SMS sent me there", "email": "me@citizen.example",
                 "website": "", "csrf_token": csrf_of(client, "/report"),
@@ -54,7 +55,9 @@ def test_form_flow_with_proof_of_work(make_settings: Callable[..., Settings],
         r = client.post("/report", data=form, follow_redirects=False)
         assert r.status_code == 303, r.text
         status = client.get(r.headers["location"]).text
-        code = re.search(r'id="tracking-code">([^<]+)<', status).group(1)
+        shown = re.search(r'id="tracking-code">([^<]+)<', status)
+        assert shown is not None
+        code = shown.group(1)
         assert "secure-paypa1[.]example" in status and "Received" in status
         # the same solution cannot be used twice
         again = client.post("/report", data=form, follow_redirects=False)
@@ -94,7 +97,9 @@ def test_rate_limit(make_settings: Callable[..., Settings],
 def _xarf_fields(path: str) -> tuple[Any, dict[str, Any]]:
     msg = email.message_from_bytes(Path(path).read_bytes())
     report = next(p for p in msg.walk() if p.get_filename() == "report.txt")
-    return msg, yaml.safe_load(report.get_payload(decode=True).decode())
+    payload = report.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return msg, yaml.safe_load(payload.decode())
 
 
 def test_triage_route_and_outcomes(make_settings: Callable[..., Settings], tmp_path: Path,

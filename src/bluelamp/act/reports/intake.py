@@ -4,6 +4,7 @@ the words and the lookalike check); the slower checks (DNS, lake) run in triage.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from bluelamp.act.reports.lookalike import LookalikeChecker
 from bluelamp.act.reports.urls import UrlError, normalise
 from bluelamp.errors import BluelampError
 from bluelamp.settings import ReportSettings
-from bluelamp.store.models.reports import PublicReport
+from bluelamp.store.models.reports import PublicReport, ReportStatus
 
 # Crockford base32: no I, L, O, U, so a code read aloud or retyped survives
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -71,6 +72,15 @@ class NewReport:
 def create_report(db: Session, settings: ReportSettings, new: NewReport,
                   checker: LookalikeChecker | None = None) -> PublicReport:
     """Validate, normalise and store one report (flushed, not committed)."""
+    report = build_report(settings, new, checker)
+    db.add(report)
+    db.flush()
+    return report
+
+
+def build_report(settings: ReportSettings, new: NewReport,
+                 checker: LookalikeChecker | None = None) -> PublicReport:
+    """Validate and normalise one report: a new row, not yet added to any session."""
     if len(new.description) > settings.max_description_chars:
         raise ReportError(f"description longer than {settings.max_description_chars} characters")
     if new.category is not None and new.category not in rules.CATEGORIES:
@@ -89,9 +99,8 @@ def create_report(db: Session, settings: ReportSettings, new: NewReport,
         host=url.host, registered_domain=url.registered_domain, campaign=None,
         claimed_category=new.category, category=guess.category,
         description=new.description.strip(), reporter_email=clean_email(new.email),
-        source_ref=new.source_ref[:300] if new.source_ref else None, checks="{}")
-    db.add(report)
-    db.flush()
+        source_ref=new.source_ref[:300] if new.source_ref else None, checks="{}",
+        status=ReportStatus.received.value, created_at=dt.datetime.now(dt.UTC))
     return report
 
 

@@ -7,7 +7,9 @@ by the app's body limit before any of this runs."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -15,13 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bluelamp.act.reports import intake, metrics, routing, rules, triage
 from bluelamp.act.reports.lookalike import LookalikeChecker
 from bluelamp.act.reports.pow import ProofOfWork
+from bluelamp.act.reports.writer import GroupWriter
 from bluelamp.attribute import Attributor
 from bluelamp.settings import Settings
 from bluelamp.store.models.reports import (
@@ -53,6 +56,8 @@ class ReportsState:
     checks: TokenBucket = field(init=False)
     status: TokenBucket = field(init=False)
     checker: LookalikeChecker = field(init=False)
+    writer: GroupWriter = field(init=False)
+    sessions: Any = None
     _attributor: Attributor | None = None
 
     def __post_init__(self) -> None:
@@ -64,6 +69,7 @@ class ReportsState:
         self.checks = TokenBucket(conf.check_per_minute)
         self.status = TokenBucket(conf.status_per_minute)
         self.checker = LookalikeChecker(conf.protected_brands)
+        self.writer = GroupWriter(self.sessions)
 
     def attributor(self) -> Attributor:
         if self._attributor is None:
@@ -77,7 +83,8 @@ def reports_state(request: Request) -> ReportsState:
         with _LOCK:
             state = getattr(request.app.state, "reports", None)
             if state is None:
-                state = ReportsState(request.app.state.settings)
+                state = ReportsState(request.app.state.settings,
+                                     sessions=request.app.state.sessions)
                 request.app.state.reports = state
     return state
 
@@ -117,12 +124,14 @@ def _refusal(request: Request, state: ReportsState, body: ReportIn) -> tuple[int
     """Why a submission is refused before it is stored (status, message), or None."""
     if not state.by_ip.take(client_key(request)) or not state.total.take("*"):
         return 429, "too many reports right now: wait a minute and try again"
+    problem = _not_a_person(state, body)
+    return (422, problem) if problem else None
+
+
+def _not_a_person(state: ReportsState, body: ReportIn) -> str | None:
     if body.website:
-        return 422, "the form was not filled in by a person"
-    problem = state.pow.check(body.pow_challenge, body.pow_nonce)
-    if problem:
-        return 422, problem
-    return None
+        return "the form was not filled in by a person"
+    return state.pow.check(body.pow_challenge, body.pow_nonce)
 
 
 def _accept(request: Request, db: Session, state: ReportsState, body: ReportIn,
@@ -131,10 +140,15 @@ def _accept(request: Request, db: Session, state: ReportsState, body: ReportIn,
         url=body.url, channel=channel, category=body.category or None,
         description=body.description, email=body.email), state.checker)
     db.commit()
+    _after_accept(request, state, report, tasks)
+    return report
+
+
+def _after_accept(request: Request, state: ReportsState, report: PublicReport,
+                  tasks: BackgroundTasks) -> None:
     if state.settings.reports.triage_on_submit:
         tasks.add_task(_triage_one, request.app.state.sessions, state, report.id,
                        request.app.state.lake)
-    return report
 
 
 def _triage_one(sessions: Any, state: ReportsState, report_id: int, lake: Any) -> None:
@@ -195,24 +209,45 @@ def api_challenge(request: Request,
             "csrf_token": request.cookies.get("bl_csrf") or request.state.anon_csrf}
 
 
-@router.post("/api/reports", tags=["public reports"], status_code=201,
+BODY_DOC = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ReportIn.model_json_schema()}}}}
+
+
+@router.post("/api/reports", tags=["public reports"], status_code=201, response_model=ReportOut,
+             openapi_extra=BODY_DOC,
              responses={429: {"description": "Rate-limited: try again later."}})
-def api_submit(request: Request, db: Db, body: ReportIn, tasks: BackgroundTasks,
-               principal: Principal = allow("reports:submit")) -> Any:
+async def api_submit(request: Request, tasks: BackgroundTasks,
+                     principal: Principal = allow("reports:submit")) -> Any:
     """Report a risky site. No account needed; keep the returned tracking code to follow
-    the report."""
+    the report. (The body is read only after the rate limits pass, so that refusing a
+    flood costs little; the 201 comes once the report is committed.)"""
     state = reports_state(request)
-    refused = _refusal(request, state, body)
-    if refused:
-        headers = {"Retry-After": "60"} if refused[0] == 429 else None
-        return JSONResponse({"detail": refused[1]}, status_code=refused[0], headers=headers)
+    if not state.by_ip.take(client_key(request)) or not state.total.take("*"):
+        return JSONResponse({"detail": "too many reports right now: wait a minute and try "
+                             "again"}, status_code=429, headers={"Retry-After": "60"})
     try:
-        report = _accept(request, db, state, body, "api", tasks)
+        body = ReportIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        return JSONResponse({"detail": json.loads(exc.json(include_url=False))},
+                            status_code=422)
+    refused = _not_a_person(state, body)
+    if refused:
+        return JSONResponse({"detail": refused}, status_code=422)
+    try:
+        report = intake.build_report(state.settings.reports, intake.NewReport(
+            url=body.url, channel="api", category=body.category or None,
+            description=body.description, email=body.email), state.checker)
     except intake.ReportError as exc:
-        db.rollback()
-        raise HTTPException(exc.status, str(exc)) from None
-    return ReportOut(code=report.code, status=report.status, category=report.category,
-                     status_url=f"/report/status?code={report.code}")
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    try:
+        report = await asyncio.wrap_future(state.writer.submit(report))
+    except Exception:  # the database refused: nothing was stored, say so
+        return JSONResponse({"detail": "could not store the report: try again"},
+                            status_code=503, headers={"Retry-After": "10"})
+    _after_accept(request, state, report, tasks)
+    out = ReportOut(code=report.code, status=report.status, category=report.category,
+                    status_url=f"/report/status?code={report.code}")
+    return JSONResponse(out.model_dump(), status_code=201)
 
 
 # ------------------------------------------------------------------ status by tracking code
