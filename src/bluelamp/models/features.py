@@ -184,7 +184,7 @@ def _entropy(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     flat = (np.arange(n, dtype=np.int64)[:, None] * ALPHABET + codes).ravel()
     counts = np.bincount(flat, minlength=n * ALPHABET).reshape(n, ALPHABET)[:, 1:]
     length = np.maximum(lengths, 1)
-    ent = np.log2(length) - _C_LOG_C[np.minimum(counts, MAX_LEN)].sum(axis=1) / length
+    ent = np.log2(length) - _C_LOG_C[counts].sum(axis=1) / length  # counts <= MAX_LEN
     return np.maximum(ent, 0.0), (counts > 0).sum(axis=1)
 
 
