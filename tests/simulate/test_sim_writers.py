@@ -355,3 +355,15 @@ def test_zeek_json_objects_are_what_zeek_logs(tmp_path: Path, sample: pa.Table) 
     part = sample.slice(0, 5000)
     lines = _written(tmp_path, part, "zeek-json").read_text().splitlines()
     assert [json.loads(line) for line in lines] == _zeek_json_reference(part)
+
+
+def test_dnstap_keeps_the_transport(tmp_path: Path) -> None:
+    from bluelamp.schema import DNS
+
+    rows = [{"ts": dt.datetime(2025, 1, 1, 0, 0, i, tzinfo=dt.UTC), "qname": f"n{i}.example",
+             "qtype": 1, "rcode": 3, "client": "192.0.2.7", "client_port": 1000 + i,
+             "server": "192.0.2.53", "transport": t}
+            for i, t in enumerate(("udp", "tcp", "dot", "doh", "doq"))]
+    back = _read_back(_written(tmp_path, DNS.from_rows(rows), "dnstap"), "dnstap")
+    back = back.take(pc.sort_indices(back, [("ts", "ascending")]))
+    assert back.column("transport").to_pylist() == ["udp", "tcp", "dot", "doh", "doq"]
