@@ -241,3 +241,19 @@ def test_officer_reads_the_law_enforcement_bundle_with_evidence(
     for role in (Role.analyst, Role.subscriber, Role.reviewer):
         assert client.get("/api/share/law-enforcement/bundle",
                           headers=bearer(accounts_by_role[role])).status_code == 403
+
+
+def test_bulk_filters_equal_one_by_one(client: TestClient,
+                                       accounts_by_role: dict[Role, Account],
+                                       settings: Any) -> None:
+    from bluelamp.act.feeds import subscriptions
+    from bluelamp.store.db import make_engine, session_factory
+
+    sub = accounts_by_role[Role.subscriber]
+    subscribe(client, sub, name="a")
+    subscribe(client, sub, name="b", include_networks=False, event_types=["phishing"])
+    engine = make_engine(settings.database.url)
+    with session_factory(engine)() as db:
+        rows = subscriptions.active(db)
+        assert subscriptions.filters(db, rows) == [subscriptions.to_filter(db, r) for r in rows]
+    engine.dispose()

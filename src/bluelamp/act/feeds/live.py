@@ -50,6 +50,7 @@ class FeedHub:
     _matcher: tuple[float, Matcher, dict[int, str]] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------------ subscribers (SSE)
 
@@ -71,7 +72,14 @@ class FeedHub:
         """Events already in the lake at start are history (REST pull), not live news."""
         self.files_seen = set(self.lake.files("event"))
 
+    def poke(self) -> None:
+        """Look now instead of at the next poll (safe from any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.wake.set)
+
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.prime)
         while not self._stop.is_set():
             try:

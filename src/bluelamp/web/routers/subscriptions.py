@@ -209,7 +209,7 @@ def replay(request: Request, db: Db, sub_id: int, delivery_id: int,
         raise HTTPException(404, f"no dead delivery {delivery_id}")
     webhooks.replay(row)
     db.commit()
-    _hub(request).wake.set()
+    _hub(request).poke()
     return _delivery(row)
 
 
