@@ -27,6 +27,7 @@ from bluelamp.act.reports.pow import ProofOfWork
 from bluelamp.act.reports.writer import GroupWriter
 from bluelamp.attribute import Attributor
 from bluelamp.settings import Settings
+from bluelamp.store import audit
 from bluelamp.store.models.reports import (
     Outcome,
     ProposalStatus,
@@ -407,6 +408,8 @@ def decide(request: Request, db: Session, reports: list[PublicReport], d: Decisi
         elif d.action == "close":
             routing.close(db, report, d.outcome or "", d.reason, actor)
         elif d.action == "categorise" and d.category in rules.CATEGORIES:
+            audit.record(db, actor, "report.categorised", report.code,
+                         {"from": report.category, "to": d.category})
             report.category = d.category
         else:
             raise routing.RoutingError(f"unknown action {d.action!r} or category {d.category!r}")
