@@ -8,7 +8,7 @@ Bloom filter (`seenset.SeenSet`, `[detect] seen_domains_capacity` domains at 1 %
 "seen" answers, about 1.2 bytes per domain) that is then updated with every domain of the
 window. A domain not in the set with at least `min_queries` queries in the window is
 reported. The first `[detect] seen_warmup_windows` windows only teach the set (on a fresh
-start everything is new); the popular-domain list shipped with Bloom­lamp seeds it.
+start everything is new); the popular-domain list shipped with Bluelamp seeds it.
 
 The seen-set is the one piece of state that outlives a window, so it lives on the detector
 object and changes in `emit`, in window order (the engine closes windows of one length in
