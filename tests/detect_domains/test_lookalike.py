@@ -80,7 +80,8 @@ def test_settings_brands_and_keywords() -> None:
 def test_default_settings_leave_the_benign_lists_alone() -> None:
     from bluelamp import resources
 
-    names = sorted({n.strip(".") for n in resources.benign_domains("top")})
+    names = sorted({n.strip(".") for kind in ("top", "random")
+                    for n in resources.benign_domains(kind)})
     _, label, suffix = split_names(pa.array(names))
     domain = pa.compute.binary_join_element_wise(label, suffix, ".")
     assert lookalike(settings=DetectSettings()).match(domain, label).num_rows == 0
