@@ -81,3 +81,50 @@ def api_hunt(request: Request, db: Annotated[Session, Depends(get_db)],
              principal: Principal = allow("hunt:run")) -> list[dict[str, Any]]:
     """Clients that looked up `domain` (or a name under it) in the last `days` days."""
     return _hunt(request, db, principal, domain, days)
+
+
+def _picture(request: Request, days: int) -> dict[str, Any]:
+    """The national picture (as `bluelamp picture` computes it) for the configured country,
+    or the reason there is none."""
+    import datetime as dt
+
+    from bluelamp.attribute import Attributor
+    from bluelamp.errors import BluelampError
+
+    settings = request.app.state.settings
+    if not settings.attribution.country:
+        return {"error": "Set [attribution] country (and the delegated/routing files) to see "
+                         "the national picture."}
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    try:
+        from bluelamp.attribute.picture import national_picture
+
+        attributor = Attributor.from_settings(settings)
+        events = request.app.state.lake.read("event", since=since)
+        return national_picture(events, attributor, since=since).to_json()
+    except BluelampError as exc:
+        return {"error": str(exc)}
+
+
+@router.get("/picture", response_class=HTMLResponse, include_in_schema=False)
+def picture_page(request: Request, days: Days = 7,
+                 principal: Principal = allow("dashboard:read")) -> HTMLResponse:
+    picture = _picture(request, days)
+    plots = [
+        (f"Compromised hosts by {dim}",
+         charts.bar_chart([(row.get("name") or row["key"], row["hosts"])
+                           for row in picture["by"].get(dim, [])[:15]]))
+        for dim in ("region", "type", "sector", "network", "organisation")
+    ] if "by" in picture else []
+    return render(request, principal, "picture.html", picture=picture, plots=plots, days=days)
+
+
+@router.get("/api/picture", tags=["dashboard"])
+def api_picture(request: Request, days: Days = 7,
+                principal: Principal = allow("dashboard:read")) -> dict[str, Any]:
+    """The national picture: compromised hosts in national address space, by region, sector,
+    event type, network and organisation (the JSON of `bluelamp picture --json`)."""
+    picture = _picture(request, days)
+    if "error" in picture:
+        raise HTTPException(409, picture["error"])
+    return picture
