@@ -13,9 +13,10 @@ or not): a count, first and last time and a sample name. When the window closes:
    (`shared`), those asked again at least `persist_s` apart (`persistent`: bots retry the same
    list every cycle, people do not retype typos) and the median DGA score of its dead domains.
 3. A client with at least `min_domains` dead domains is flagged when one of three pieces of
-   evidence holds: volume (`dead ≥ volume_domains`), sharing (`shared ≥ shared_domains`:
-   another host fails on the same non-existent domains — what bots of one botnet do and
-   unrelated people almost never do), or persistence with a generated look (`persistent ≥
+   evidence holds: volume (`dead ≥ volume_domains`), sharing (`shared ≥ shared_alone`, or
+   `shared ≥ shared_domains` with `persistent ≥ persistent_domains`: another host fails on
+   the same non-existent domains — what bots of one botnet do and unrelated people rarely do
+   beyond a few shared typos of popular sites), or persistence with a generated look (`persistent ≥
    persistent_domains` and median DGA score ≥ `lexical_min`). Word-list DGAs, whose names look
    like words and score low, are caught by the first two, which do not look at the names.
 4. Campaigns are connected components of flagged clients sharing dead domains; the C2 is the
@@ -53,6 +54,9 @@ class InfectedClients:
     min_domains: int = 3
     volume_domains: int = 25
     shared_domains: int = 3
+    #: shared dead domains that flag without retries (a few shared typos of popular sites
+    #: are common on busy forwarders)
+    shared_alone: int = 5
     persistent_domains: int = 3
     persist_s: float = 300.0
     lexical_min: float = 0.5
@@ -145,7 +149,8 @@ class InfectedClients:
         median = _grouped_median(client_idx, rd_score[rd_idx], n_clients)
         rules = np.column_stack([
             dead_count >= self.volume_domains,
-            shared >= self.shared_domains,
+            (shared >= self.shared_alone)
+            | ((shared >= self.shared_domains) & (persistent >= self.persistent_domains)),
             (persistent >= self.persistent_domains) & (median >= self.lexical_min)])
         flag = candidate & rules.any(axis=1)
         return {"clients": clients, "client_idx": client_idx, "rds": rds, "rd_idx": rd_idx,
