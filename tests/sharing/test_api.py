@@ -257,3 +257,23 @@ def test_bulk_filters_equal_one_by_one(client: TestClient,
         rows = subscriptions.active(db)
         assert subscriptions.filters(db, rows) == [subscriptions.to_filter(db, r) for r in rows]
     engine.dispose()
+
+
+def test_share_reports_command_writes_one_csv_per_subscription(
+        client: TestClient, accounts_by_role: dict[Role, Account], settings: Any,
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bluelamp.cli import app
+
+    sid = subscribe(client, accounts_by_role[Role.subscriber])["id"]
+    monkeypatch.setenv("BLUELAMP_DATABASE__URL", settings.database.url)
+    day = (NOW - dt.timedelta(hours=1)).date().isoformat()
+    r = CliRunner().invoke(app, ["share", "reports", "--out", str(tmp_path), "--day", day,
+                                 "--lake", str(settings.lake.path)])
+    assert r.exit_code == 0, r.output
+    path = tmp_path / f"subscription-{sid}-{day}.csv"
+    assert json.loads(r.output)["files"] == [str(path)]
+    text = path.read_text()
+    _no_secrets(text)
+    assert text.startswith("id,")

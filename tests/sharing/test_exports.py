@@ -3,6 +3,7 @@ exports, each read back by Bluelamp's own feed parsers; and the `bluelamp share`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -164,3 +165,22 @@ def test_share_rejects_a_bad_tlp(tmp_path: Path, share_lake: Path) -> None:
     assert r.exit_code != 0 and "TLP" in r.output
 
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_cursor_and_next_tokens_refuse_garbage_cleanly(text: str) -> None:
+    """Client-supplied paging tokens are parsed: anything not issued by us is a clear
+    ValueError (422/400 to the client), never another exception."""
+    from bluelamp.act.feeds import pull
+    from bluelamp.act.share import taxii
+
+    for decode in (pull.decode_cursor, taxii.decode_next):
+        with contextlib.suppress(ValueError):
+            decode(text)
+
+
+def test_cursor_round_trip() -> None:
+    from bluelamp.act.feeds import pull
+
+    assert pull.decode_cursor(pull.encode_cursor(NOW, "e'1")) == (NOW, "e'1")

@@ -69,7 +69,7 @@ def _reference(rows: list[dict[str, object]], fs: list[Filter]) -> set[tuple[int
                 continue
             if rank > tlp.rank(tlp.clearance(f.clearance)):
                 continue
-            if float(event["confidence"] or 0.0) < f.min_confidence:
+            if float(event["confidence"] or 0.0) < f.min_confidence:  # type: ignore[arg-type]
                 continue
             if f.types and event["classification_type"] not in f.types:
                 continue
@@ -96,9 +96,10 @@ def test_matches_the_reference(rows: list[dict[str, object]], specs: list[tuple]
 
 
 def test_red_and_amber_strict_never_match_even_with_red_clearance() -> None:
-    rows = [{"source_ip": "10.0.0.1", "source_fqdn": None, "source_asn": None, "tlp": level,
-             "confidence": 1.0, "classification_type": None}
-            for level in ("red", "amber+strict", "amber")]
+    rows: list[dict[str, object]] = [
+        {"source_ip": "10.0.0.1", "source_fqdn": None, "source_asn": None, "tlp": level,
+         "confidence": 1.0, "classification_type": None}
+        for level in ("red", "amber+strict", "amber")]
     got = Matcher([Filter(1, networks=("10.0.0.0/8",), clearance="red")]).match(_table(rows))
     assert got.column("row").to_pylist() == [2]
 
