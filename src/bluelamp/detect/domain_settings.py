@@ -20,3 +20,11 @@ def detect_settings(settings: Any = None) -> DetectSettings:
         found: DetectSettings = settings.detect
         return found
     return load_settings().detect
+
+
+def full_settings(settings: Any = None) -> Any:
+    """The whole `Settings` (for sections other than `[detect]`): the one given, the loaded
+    one when none is given, None when only a `DetectSettings` was given (tests)."""
+    if isinstance(settings, DetectSettings):
+        return None
+    return settings if settings is not None else load_settings()

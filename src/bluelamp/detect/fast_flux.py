@@ -13,14 +13,19 @@ resolver a CDN name shows a handful of /24s packed into one or two /16s; flux ho
 home routers and hacked servers scattered over the whole address space. Requiring many
 distinct /16s (not just many addresses or /24s) is what keeps CDNs out. Services that
 legitimately answer from volunteers' addresses everywhere (the NTP pool) go in
-`[detect] fast_flux_allow`. Autonomous-system diversity would be a sharper signal where
-routing data is configured (`bluelamp.attribute`); this detector uses prefix diversity only,
-so it needs no data files.
+`[detect] fast_flux_allow`.
+
+With routing data configured (`[attribution] routing`, read through `bluelamp.attribute`),
+the sharper test is autonomous systems: a name is flagged when its /24s lie in at least
+`min_asns` distinct origin ASes (a CDN, however many prefixes it announces, is one or two
+ASes). When most of a name's addresses are not in the routing table, or no routing data is
+configured, the /16 rule above is used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +48,9 @@ class FastFlux:
     max_ttl: int = 900
     min_networks: int = 10
     min_wide_networks: int = 8
+    min_asns: int = 5
+    #: address strings → origin AS numbers (0 = not routed); None: prefix diversity only
+    asn_of: Callable[[pa.Array], np.ndarray] | None = None
     allow: frozenset[str] = field(default_factory=frozenset)
     max_findings: int = 1000
     name: str = "fast-flux"
@@ -95,9 +103,13 @@ class FastFlux:
             ("ttl", "min"), ("first", "min"), ("last", "max"), ("sensor", "min")])
         n24 = per_name.column("net24_count_distinct").to_numpy()
         n16 = per_name.column("net16_count_distinct").to_numpy()
-        hit = (n24 >= self.min_networks) & (n16 >= self.min_wide_networks)
+        asns, routed = self._asn_diversity(table, per_name, n24 >= self.min_networks)
+        wide = np.where(routed, asns >= self.min_asns, n16 >= self.min_wide_networks)
+        hit = (n24 >= self.min_networks) & wide
         if not hit.any():
             return []
+        per_name = per_name.append_column("asns", pa.array(asns)).append_column(
+            "by_asn", pa.array(routed))
         flagged = per_name.filter(pa.array(hit))
         rd = registered_domains(flagged.column("qname"))
         flagged = flagged.append_column("domain", rd)
@@ -110,6 +122,29 @@ class FastFlux:
             ctx.drop("findings-over-cap", len(rows) - self.max_findings)
         return [self._finding(r, table, ctx) for r in rows[: self.max_findings]]
 
+    def _asn_diversity(self, table: pa.Table, per_name: pa.Table,
+                       candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct origin ASes, whether the AS rule applies) per name of `per_name`: only
+        for candidates, from one sample address per /24 (a /24 has one origin)."""
+        n = per_name.num_rows
+        asns, routed = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        if self.asn_of is None or not candidate.any():
+            return asns, routed
+        names = per_name.column("qname").filter(pa.array(candidate))
+        rows = table.filter(pc.is_in(table.column("qname"), names))
+        asn = self.asn_of(rows.column("address").combine_chunks())
+        pairs = pa.table({"qname": rows.column("qname"),
+                          "asn": pa.array(asn, mask=asn <= 0),
+                          "routed": pa.array((asn > 0).astype(np.int64))})
+        by = pairs.group_by("qname", use_threads=False).aggregate(
+            [("asn", "count_distinct"), ("routed", "sum"), ("routed", "count")])
+        where = {q: i for i, q in enumerate(per_name.column("qname").to_pylist())}
+        for q, d, r, c in zip(*(by.column(k).to_pylist() for k in (
+                "qname", "asn_count_distinct", "routed_sum", "routed_count")), strict=True):
+            asns[where[q]] = d
+            routed[where[q]] = r * 2 > c  # most of its /24s are in the routing table
+        return asns, routed
+
     def _finding(self, row: dict[str, Any], table: pa.Table, ctx: WindowContext) -> Finding:
         mine = table.filter(pc.equal(table.column("qname"), row["qname"]))
         addresses = sorted(set(mine.column("address").to_pylist()))
@@ -119,18 +154,24 @@ class FastFlux:
         evidence = {"name": row["qname"], "registered_domain": domain,
                     "networks_24": n24, "networks_16": n16, "answers": row["answers_sum"],
                     "min_ttl": row["ttl_min"], "sample_addresses": addresses[:20],
+                    "asns": int(row["asns"]) if row["by_asn"] else None,
+                    "diversity_rule": "asn" if row["by_asn"] else "prefix",
                     "clients": clients[:20],
                     "thresholds": {"min_networks": self.min_networks,
                                    "min_wide_networks": self.min_wide_networks,
-                                   "max_ttl": self.max_ttl},
+                                   "min_asns": self.min_asns, "max_ttl": self.max_ttl},
                     "window_start": ctx.start.isoformat()}
+        spread = (f"{row['asns']} different autonomous systems" if row["by_asn"]
+                  else f"{n16} different /16s")
         explanation = (
-            f"{row['qname']} was answered from {n24} different /24 networks in {n16} "
-            f"different /16s with TTLs down to {row['ttl_min']} s in one window, the mark of "
+            f"{row['qname']} was answered from {n24} different /24 networks in {spread} "
+            f"with TTLs down to {row['ttl_min']} s in one window, the mark of "
             f"a fast-flux network of compromised hosts hiding the real server: treat "
             f"{domain} as criminal infrastructure and check the {len(clients)} client(s) "
             f"that visited it.")
-        score = round(min(0.99, max(0.0, 1.0 - 0.5 * self.min_wide_networks / max(n16, 1))), 4)
+        ratio = (row["asns"] / max(self.min_asns, 1) if row["by_asn"]
+                 else n16 / max(self.min_wide_networks, 1))
+        score = round(min(0.99, max(0.0, 1.0 - 0.5 / max(ratio, 0.5))), 4)
         return Finding(
             detector=self.name, type=self.finding_type, subject_kind="domain",
             subject=domain, score=score, first_seen=row["first_min"],
@@ -139,10 +180,28 @@ class FastFlux:
 
 
 def fast_flux(window: dt.timedelta | None = None, settings: Any = None) -> FastFlux:
-    from bluelamp.detect.domain_settings import detect_settings
+    from bluelamp.detect.domain_settings import detect_settings, full_settings
 
     allow = frozenset(detect_settings(settings).fast_flux_allow)
-    return FastFlux(window=window, allow=allow) if window else FastFlux(allow=allow)
+    det = FastFlux(allow=allow, asn_of=routing_asns(full_settings(settings)))
+    if window:
+        det.window = window
+    return det
+
+
+def routing_asns(settings: Any) -> Callable[[pa.Array], np.ndarray] | None:
+    """Origin-AS lookup from the `[attribution] routing` files, or None without them."""
+    if settings is None or not settings.attribution.routing:
+        return None
+    from bluelamp.attribute import Attributor
+
+    attributor = Attributor.from_files(routing=settings.attribution.routing)
+
+    def asn_of(addresses: pa.Array) -> np.ndarray:
+        asn = attributor.lookup(addresses).column("source_asn")
+        return np.asarray(pc.fill_null(asn, 0).to_numpy(zero_copy_only=False), np.int64)
+
+    return asn_of
 
 
 DETECTORS = [fast_flux]
