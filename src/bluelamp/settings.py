@@ -176,14 +176,10 @@ class ReportSettings(BaseModel):
     lake_days: int = Field(
         90, description="How far back triage and the health check look in the lake (days).")
     protected_brands: dict[str, list[str]] = Field(
-        default_factory=lambda: {
-            "paypal": ["paypal.com"], "microsoft": ["microsoft.com", "live.com"],
-            "apple": ["apple.com", "icloud.com"], "netflix": ["netflix.com"],
-            "amazon": ["amazon.com", "amazon.co.uk"], "dhl": ["dhl.com", "dhl.de"],
-            "office365": ["office.com", "microsoft.com"], "hmrc": ["gov.uk"],
-            "barclays": ["barclays.co.uk", "barclays.com"]},
-        description="Protected brands: brand name → its genuine registered domains. A name "
-        "that imitates a brand and is not one of its domains is a lookalike.")
+        default_factory=dict,
+        description="Protected brands for the triage lookalike check: brand name → its "
+        "genuine registered domains. Empty: the list of `[detect] protected_brands`, so that "
+        "the detector and triage protect the same brands.")
     routes: dict[str, str] = Field(
         default_factory=lambda: {
             "phishing": "takedown-team", "malware": "takedown-team",

@@ -36,7 +36,7 @@ def ingest_eml(files: list[Path] = typer.Argument(..., help=".eml files (forward
     from bluelamp.act.reports.lookalike import LookalikeChecker
 
     settings, (engine, sessions) = _sessions()
-    checker = LookalikeChecker(settings.reports.protected_brands)
+    checker = LookalikeChecker.from_settings(settings)
     results: list[dict[str, Any]] = []
     failed = False
     try:
@@ -82,6 +82,7 @@ def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route eve
     from sqlalchemy import select
 
     from bluelamp.act.reports import routing, triage
+    from bluelamp.act.reports.lookalike import LookalikeChecker
     from bluelamp.attribute import Attributor
     from bluelamp.store.lake import Lake
     from bluelamp.store.models.reports import PublicReport, ReportStatus
@@ -90,7 +91,8 @@ def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route eve
     routed = 0
     try:
         with sessions() as db:
-            checked = triage.run(db, settings.reports, Lake(settings.lake.path), limit)
+            checked = triage.run(db, settings.reports, Lake(settings.lake.path), limit,
+                                 LookalikeChecker.from_settings(settings))
             closed = routing.sync_suspensions(db, "cli")
             if route:
                 router = routing.Router(db, settings, Attributor.from_settings(settings), "cli",

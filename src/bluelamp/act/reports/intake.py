@@ -90,7 +90,7 @@ def build_report(settings: ReportSettings, new: NewReport,
         url = normalise(new.url, settings.max_url_chars)
     except UrlError as exc:
         raise ReportError(str(exc)) from None
-    checker = checker or LookalikeChecker(settings.protected_brands)
+    checker = checker or LookalikeChecker.for_reports(settings)
     look = None if url.is_ip else checker.check(url.host)
     guess = rules.suggest(url.url, new.description, new.category,
                           look.describe() if look else None)
@@ -134,7 +134,7 @@ def ingest_email(db: Session, settings: ReportSettings, data: bytes, source: str
         f"sent from {parsed.source_ip}" if parsed.source_ip else "") if x)
     ref = (parsed.message_id or source)[:300]
     seen: set[str] = set()
-    checker = checker or LookalikeChecker(settings.protected_brands)
+    checker = checker or LookalikeChecker.for_reports(settings)
     for raw in parsed.urls:
         try:
             url = normalise(raw, settings.max_url_chars).url

@@ -1,7 +1,10 @@
-"""Is a host name a lookalike of a protected brand?
+"""Is a host name a lookalike of a protected brand? (One host at a time, for triage.)
 
-No brand detector exists elsewhere in Bluelamp, so triage has this small one: the registered
-label and the subdomain labels are reduced to a "skeleton" (IDNA decoded, NFKC, common
+Written when Bluelamp had no brand detector; the DNS detector `bluelamp.detect.lookalike`
+now works on whole windows of traffic and needs a keyword next to the brand for a
+combosquat, while a reported URL is already suspect, so triage keeps this small checker
+(same brand list by default: `LookalikeChecker.from_settings`). The registered label and
+the subdomain labels are reduced to a "skeleton" (IDNA decoded, NFKC, common
 homoglyphs and digit substitutions folded, hyphens dropped) and compared with each brand:
 
 - homoglyph: the skeleton is the brand but the label is not (раураl, paypa1, rnicrosoft);
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 import idna
 
 from bluelamp.domains import split_name
+from bluelamp.settings import DetectSettings, ReportSettings, Settings
 
 # Latin lookalikes from Cyrillic and Greek, and the usual digit substitutions.
 _GLYPHS = str.maketrans({
@@ -84,6 +88,16 @@ def edit_distance(a: str, b: str, cap: int = 3) -> int:
 
 class LookalikeChecker:
     """Checks host names against a protected-brand list (brand → its genuine domains)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LookalikeChecker:
+        """`[reports] protected_brands`, else the detector's `[detect] protected_brands`."""
+        return cls(settings.reports.protected_brands or settings.detect.protected_brands)
+
+    @classmethod
+    def for_reports(cls, conf: ReportSettings) -> LookalikeChecker:
+        """From the `[reports]` section alone (the detector's default brands when empty)."""
+        return cls(conf.protected_brands or DetectSettings().protected_brands)
 
     def __init__(self, brands: Mapping[str, Sequence[str]]) -> None:
         self.brands = {b.lower(): tuple(d.lower().strip(".") for d in ds)

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dns.exception
@@ -99,10 +99,10 @@ class Triage:
 
     settings: ReportSettings
     lake: Lake | None = None
-    checker: LookalikeChecker = field(init=False)
+    checker: LookalikeChecker | None = None
 
     def __post_init__(self) -> None:
-        self.checker = LookalikeChecker(self.settings.protected_brands)
+        self.looks = self.checker or LookalikeChecker.for_reports(self.settings)
 
     def check(self, reports: Sequence[PublicReport]) -> None:
         """Run the automatic checks on `reports`, store them and suggest a category; a
@@ -123,7 +123,7 @@ class Triage:
 
     def _apply(self, report: PublicReport, dns_result: dict[str, Any],
                hits: dict[str, list[dict[str, Any]]], lake_error: str | None) -> None:
-        look = self.checker.check(report.host) if report.registered_domain else None
+        look = self.looks.check(report.host) if report.registered_domain else None
         reg = report.registered_domain
         found = hits.get(report.host, []) + (hits.get(reg, []) if reg and reg != report.host
                                              else [])
@@ -214,11 +214,12 @@ def recent(db: Session, days: int = 90) -> list[PublicReport]:
                            .order_by(PublicReport.id)))
 
 
-def run(db: Session, settings: ReportSettings, lake: Lake | None, limit: int = 500) -> int:
+def run(db: Session, settings: ReportSettings, lake: Lake | None, limit: int = 500,
+        checker: LookalikeChecker | None = None) -> int:
     """Check what is pending and re-cluster recent reports; returns how many were checked
     (the caller commits)."""
     todo = pending(db, limit)
     if todo:
-        Triage(settings, lake).check(todo)
+        Triage(settings, lake, checker).check(todo)
     assign_campaigns(recent(db, settings.lake_days))
     return len(todo)

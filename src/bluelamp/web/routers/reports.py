@@ -69,7 +69,7 @@ class ReportsState:
         self.total = TokenBucket(conf.submit_total_per_minute)
         self.checks = TokenBucket(conf.check_per_minute)
         self.status = TokenBucket(conf.status_per_minute)
-        self.checker = LookalikeChecker(conf.protected_brands)
+        self.checker = LookalikeChecker.from_settings(self.settings)
         self.writer = GroupWriter(self.sessions)
 
     def attributor(self) -> Attributor:
@@ -156,7 +156,7 @@ def _triage_one(sessions: Any, state: ReportsState, report_id: int, lake: Any) -
     with sessions() as db:
         report = db.get(PublicReport, report_id)
         if report is not None and report.status == ReportStatus.received.value:
-            triage.Triage(state.settings.reports, lake).check([report])
+            triage.Triage(state.settings.reports, lake, state.checker).check([report])
             db.commit()
 
 
@@ -363,7 +363,8 @@ def triage_page(request: Request, db: Db, message: str | None = None, error: str
 
 def run_triage(request: Request, db: Session, actor: str) -> dict[str, int]:
     state = reports_state(request)
-    checked = triage.run(db, state.settings.reports, request.app.state.lake)
+    checked = triage.run(db, state.settings.reports, request.app.state.lake,
+                         checker=state.checker)
     closed = routing.sync_suspensions(db, actor)
     db.commit()
     return {"checked": checked, "closed_by_suspension": closed}
