@@ -12,11 +12,13 @@ one JSON object.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import time
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -44,7 +46,7 @@ def detectors() -> list[Any]:
 def run(clients: int, hours: float, seed: int) -> tuple[list[Finding], pa.Table, set[str],
                                                         set[str], dict[str, Any]]:
     sim = Simulation(SimConfig(clients=clients, hours=hours, seed=seed, extra=EXTRA))
-    engine = Engine(detectors(), grace=__import__("datetime").timedelta(hours=2))
+    engine = Engine(detectors(), grace=dt.timedelta(hours=2))
     found: list[Finding] = []
     domains: set[str] = set()
     all_clients: set[str] = set()
@@ -69,6 +71,7 @@ def run(clients: int, hours: float, seed: int) -> tuple[list[Finding], pa.Table,
 
 def score(found: list[Finding], labels: pa.Table, domains: set[str],
           clients: set[str]) -> dict[str, Any]:
+    windows = {d.name: d.window for d in detectors()}
     lab = labels.to_pylist()
     bad_domains = {d for r in lab if r["malicious"]
                    for d in [r["registered_domain"], *(r["domains"] or [])] if d}
@@ -89,6 +92,7 @@ def score(found: list[Finding], labels: pa.Table, domains: set[str],
         wanted = {r["registered_domain"] for r in lab if r["label"] == label}
         benign = subjects - bad_domains
         return {"incidents": len(wanted), "found": len(wanted & subjects),
+                "ttd_minutes": _ttd(lab, by[name], label, windows[name]),
                 "missed": sorted(wanted - subjects), "benign_flagged": sorted(benign),
                 "benign_domains": len(domains - bad_domains),
                 "benign_rate": len(benign) / max(1, len(domains - bad_domains))}
@@ -117,6 +121,26 @@ def score(found: list[Finding], labels: pa.Table, domains: set[str],
                              "benign_flagged": sorted(new - bad_domains),
                              "benign_domains": len(domains - bad_domains)}
     return out
+
+
+def _ttd(lab: list[dict[str, Any]], found: list[Finding], label: str,
+         window: dt.timedelta) -> dict[str, float] | None:
+    """Time to detect per incident (minutes): end of the window of the first finding on
+    its domain − the incident's first malicious query (earliest over its actors)."""
+    start: dict[str, dt.datetime] = {}
+    for r in lab:
+        if r["label"] == label and r["first_seen"] is not None:
+            d = r["registered_domain"]
+            start[d] = min(r["first_seen"], start.get(d, r["first_seen"]))
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    known: dict[str, dt.datetime] = {}
+    for f in found:
+        end = epoch + ((f.last_seen - epoch) // window + 1) * window
+        known[f.subject] = min(end, known.get(f.subject, end))
+    ttd = [(known[d] - t).total_seconds() / 60 for d, t in start.items() if d in known]
+    if not ttd:
+        return None
+    return {"median": round(float(np.median(ttd)), 1), "max": round(max(ttd), 1)}
 
 
 def _clients(lab: list[dict[str, Any]], flagged: set[str], label: str,
