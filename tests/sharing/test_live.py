@@ -201,3 +201,50 @@ def test_signature_verification_rejects_replays_and_tampering() -> None:
     assert not webhooks.verify("k", header, b"{}", now=1_000_400)  # too old
     assert not webhooks.verify("k", header, b"{ }", now=1_000_100)
     assert not webhooks.verify("k", "garbage", b"{}")
+
+
+def test_tlp_red_and_amber_strict_leak_through_no_channel(live: Live, receiver: Receiver,
+                                                         tmp_path: Path) -> None:
+    """One subscriber with the highest clearance there is, every channel open at once; a
+    TLP:RED and a TLP:AMBER+STRICT event inside its scope arrive; none may show them."""
+    from typer.testing import CliRunner
+
+    from bluelamp.cli import app
+
+    hook = live.subscribe(channel="webhook", webhook_url=receiver.url, tlp_clearance="amber")
+    stream = Stream(f"{live.base}/api/subscriptions/{hook['id']}/stream", bearer(live.account))
+    outputs: dict[str, str] = {}
+    try:
+        live.write(share_events())
+        stream.wait({"s-ip-amber"})
+        receiver.wait(1)
+        outputs["sse"] = json.dumps([batch for _, batch in stream.messages])
+        outputs["webhook"] = b"".join(body for _, _, body in receiver.calls).decode()
+    finally:
+        stream.close()
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    for fmt in ("json", "csv", "ndjson", "stix"):
+        r = httpx.get(f"{live.base}/api/subscriptions/{hook['id']}/events",
+                      params={"since": since, "format": fmt}, headers=bearer(live.account))
+        assert r.status_code == 200
+        outputs[f"rest-{fmt}"] = r.text
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    outputs["report"] = httpx.get(f"{live.base}/api/subscriptions/{hook['id']}/report.csv",
+                                  params={"day": today}, headers=bearer(live.account)).text
+    from taxii2client.v21 import Server
+
+    collections = Server(f"{live.base}/taxii2/", user=live.account.email,
+                         password=live.account.token).api_roots[0].collections
+    outputs["taxii-subscriber"] = json.dumps([c.get_objects() for c in collections])
+    for name, args in {"stix": ["--out", str(tmp_path / "b.json"), "--tlp", "red"],
+                       "misp": ["--out", str(tmp_path / "misp")],
+                       "rpz": ["--out", str(tmp_path / "z.rpz")]}.items():
+        result = CliRunner().invoke(app, ["share", name, *args, "--lake", str(live.lake.root)])
+        assert result.exit_code == 0, result.output
+    outputs["cli"] = "".join(p.read_text() for p in tmp_path.rglob("*")
+                             if p.is_file() and p.suffix in (".json", ".rpz", ".csv"))
+    # the in-scope shareable events did arrive (the test could not pass by sending nothing)
+    for name in ("sse", "webhook", "rest-json", "report", "taxii-subscriber", "cli"):
+        assert "198.51.100.7" in outputs[name] or "s-ip-amber" in outputs[name], name
+    leaks = {name: [s for s in SECRETS if s in text] for name, text in outputs.items()}
+    assert {k: v for k, v in leaks.items() if v} == {}
