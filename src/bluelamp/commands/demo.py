@@ -1,4 +1,4 @@
-"""`bluelamp demo`: simulate a day of DNS traffic, analyse it, show what was found."""
+"""`bluelamp demo`: one realistic day through the whole flow, then the web UI on it."""
 
 from __future__ import annotations
 
@@ -8,31 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from bluelamp.commands.analyze import findings_console_table
 from bluelamp.detect.base import Finding
-from bluelamp.detect.engine import Engine, default_detectors
 from bluelamp.errors import BluelampError
-from bluelamp.store.lake import Lake
-
-
-def simulate(clients: int, hours: float, seed: int) -> tuple[pa.Table, pa.Table]:
-    try:
-        from bluelamp.simulate import simulate_day
-    except ImportError as exc:  # the simulator is an optional part of a partial install
-        raise BluelampError(f"the traffic simulator is not available: {exc}") from None
-    return simulate_day(clients=clients, hours=hours, seed=seed)
-
-
-def analyse(dns: pa.Table, lake: Lake, indicators: list[Path]) -> tuple[list[Finding], Engine]:
-    engine = Engine(default_detectors(indicators=indicators), lake=lake)
-    found: list[Finding] = []
-    for batch in dns.to_batches(max_chunksize=65_536):
-        found += engine.process(batch)
-    return found + engine.flush(), engine
 
 
 def label_summary(labels: pa.Table, findings: list[Finding]) -> dict[str, Any]:
@@ -52,8 +34,8 @@ def label_summary(labels: pa.Table, findings: list[Finding]) -> dict[str, Any]:
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the traffic file and the lake.")] =
-    Path("bluelamp-demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the traffic, the lake, the database "
+                                      "and the demo's bluelamp.toml.")] = Path("bluelamp-demo"),
     clients: Annotated[int, typer.Option(help="Simulated clients.")] = 200,
     hours: Annotated[float, typer.Option(help="Simulated hours.")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same day).")] = 0,
@@ -61,36 +43,61 @@ def demo(
         "--indicators", help="Indicator list to match as well; repeatable.")] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do not start the web "
                                            "UI afterwards.")] = False,
+    port: Annotated[int | None, typer.Option(help="Web UI port (default web.port, "
+                                             "8000).")] = None,
 ) -> None:
-    """Simulate a realistic day of DNS traffic with infected clients, analyse it and show
-    the findings.
+    """Simulate a realistic day of DNS traffic from the demo organisations' networks (with
+    infected clients, beacons and tunnels), analyse it, turn the findings and simulated
+    Shadowserver reports into attributed events, create demo accounts, print what was found
+    and serve the web UI on 127.0.0.1.
 
     Example: [bold]bluelamp demo --clients 500 --hours 6 --no-serve[/bold]
     """
+    from bluelamp.demo import run_demo
+
     err = Console(stderr=True)
     try:
-        with err.status("simulating traffic"):
-            dns, labels = simulate(clients, hours, seed)
-        out.mkdir(parents=True, exist_ok=True)
-        pq.write_table(dns, out / "traffic.parquet")
-        with err.status(f"analysing {dns.num_rows:,} queries"):
-            findings, engine = analyse(dns, Lake(out / "lake"), list(indicators or []))
+        with err.status(f"simulating {hours:g} h of DNS traffic from {clients} clients and "
+                        "analysing it"):
+            result = run_demo(out, clients=clients, hours=hours, seed=seed,
+                              indicators=list(indicators or []))
     except BluelampError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     console = Console()
-    console.print(findings_console_table(findings))
-    _print_summary(console, dns, labels, findings, engine, out)
-    if not no_serve:
-        # starting the web UI from here comes with a later issue; say how to open it
-        console.print("Explore the results: [bold]bluelamp query --lake "
-                      f"{out / 'lake'} \"SELECT * FROM finding\"[/bold], or the web UI with "
-                      f"[bold]BLUELAMP_LAKE__PATH={out / 'lake'} bluelamp serve[/bold].")
+    console.print(findings_console_table(result.findings))
+    _print_summary(console, result, out)
+    if result.credentials:
+        console.print(_credentials_table(result.credentials))
+    config = out / "bluelamp.toml"
+    console.print(f"Every command works on these results with [bold]BLUELAMP_CONFIG={config}"
+                  "[/bold], e.g. [bold]bluelamp picture --since 2d[/bold].")
+    if no_serve:
+        return
+    from bluelamp.web.server import serve
+
+    settings = result.settings
+    host, bind_port = settings.web.host, port or settings.web.port
+    console.print(f"Serving on http://{host}:{bind_port}/ (Ctrl-C stops it)")
+    serve(settings, host=host, port=bind_port)
 
 
-def _print_summary(console: Console, dns: pa.Table, labels: pa.Table,
-                   findings: list[Finding], engine: Engine, out: Path) -> None:
-    span = dt.timedelta(microseconds=0)
+def _credentials_table(credentials: dict[str, str]) -> Table:
+    table = Table(title="Demo accounts (shown only here)", title_justify="left")
+    for col in ("e-mail", "password", "TOTP secret"):
+        table.add_column(col)
+    for email, cred in credentials.items():
+        password, _, totp = cred.partition(" totp:")
+        table.add_row(email, password, totp or "-")
+    table.caption = ("Privileged roles sign in with a TOTP code: enrol the secret in an "
+                     "authenticator app, or print the current code with python -c \"import "
+                     "pyotp; print(pyotp.TOTP('SECRET').now())\".")
+    return table
+
+
+def _print_summary(console: Console, result: Any, out: Path) -> None:
+    dns, findings = result.dns, result.findings
+    span = dt.timedelta(0)
     if dns.num_rows:
         ts = dns.column("ts")
         span = ts[-1].as_py() - ts[0].as_py()
@@ -98,13 +105,16 @@ def _print_summary(console: Console, dns: pa.Table, labels: pa.Table,
     console.print(f"Simulated {dns.num_rows:,} queries over {span}; "
                   f"{len(findings)} finding(s): "
                   + (", ".join(f"{n} {t}" for t, n in by_type.most_common()) or "none"))
-    summary = label_summary(labels, findings)
+    summary = label_summary(result.labels, findings)
     for label, (total, hit) in sorted(summary["by_label"].items()):
         console.print(f"  {label}: {hit} of {total} simulated client(s) flagged")
     console.print(f"  benign clients flagged: {summary['benign_flagged']} of "
                   f"{summary['benign']}")
-    console.print(f"Traffic: {out / 'traffic.parquet'}; lake: {out / 'lake'} "
-                  f"({engine.metrics.rows_per_second:,.0f} rows/s)")
+    console.print(f"Events: {result.events_from_findings} from findings, "
+                  f"{result.feed_events} from simulated Shadowserver reports, attributed to "
+                  "the demo organisations.")
+    console.print(f"Traffic: {out / 'traffic.parquet'}; lake: {result.settings.lake.path} "
+                  f"({result.engine.metrics.rows_per_second:,.0f} rows/s)")
 
 
 def register(app: typer.Typer) -> None:
