@@ -122,6 +122,9 @@ def test_redirect_landing_page_and_withdrawal(desk_client: TestClient, people: P
     r = desk_client.post("/api/complaints", headers=public_headers(desk_client), json={
         "domain": domain, "contact": "owner@shop.example", "text": "Genuine goods."})
     complaint_id = r.json()["id"]
+    again = desk_client.post("/api/complaints", headers=public_headers(desk_client), json={
+        "domain": domain, "contact": "owner@shop.example", "text": "Me again."})
+    assert again.status_code == 409 and "already open" in again.text  # one clock at a time
     # another agency cannot answer it (it looks absent), the requesting one can
     r = desk_client.post(f"/api/suspensions/complaints/{complaint_id}/answer",
                          headers=people.other_officer, json={"decision": "withdraw"})

@@ -295,6 +295,10 @@ class Desk:
             raise CaseError(f"{domain} is not suspended", 404)
         if not text.strip():
             raise CaseError("the complaint is empty", 422)
+        for earlier in item.complaints:
+            if earlier.status == ComplaintStatus.open.value:  # one clock at a time
+                raise CaseError(f"a complaint about {domain} is already open; the agency "
+                                f"must answer by {earlier.deadline:%Y-%m-%d %H:%M} UTC")
         now = self.now()
         deadline = add_working_days(now, self.settings.complaint_working_days,
                                     self.settings.public_holidays)

@@ -30,6 +30,7 @@ from bluelamp.web.auth import Principal, get_db
 from bluelamp.web.pages import render
 from bluelamp.web.policy import allow
 from bluelamp.web.routers import suspension_common as common
+from bluelamp.web.routers.suspensions import rate_limit
 
 router = APIRouter()
 Db = Annotated[Session, Depends(get_db)]
@@ -187,6 +188,7 @@ def complaint_form(request: Request, db: Db, domain: str,
                    contact: Annotated[str, Form(min_length=3, max_length=254)],
                    text: Annotated[str, Form(min_length=1, max_length=5000)],
                    principal: Principal = allow("suspensions:public")) -> Response:
+    rate_limit(request)
     d = common.desk(request, db)
     try:
         complaint = d.complain(contact, domain, text)
