@@ -87,3 +87,13 @@ def test_pages_render(client: TestClient, accounts_by_role: dict[Role, Account])
     assert code in page and "shop-x.example" in page
     assert re.search(r"Campaign", page)
     assert "Tracking code" in client.get("/report/status").text
+    r = client.post("/reports/decide", headers=analyst, follow_redirects=False, data={
+        "domain": "shop-x.example", "action": "close", "outcome": "no-action",
+        "reason": "a duplicate of an earlier report"})
+    assert r.status_code == 303 and "message=close" in r.headers["location"]
+    status = client.get(f"/api/reports/status?code={code}").json()
+    assert (status["outcome"], status["outcome_reason"]) == (
+        "no-action", "a duplicate of an earlier report")
+    r = client.post("/reports/decide", headers=analyst, follow_redirects=False, data={
+        "code": code, "action": "route"})
+    assert "error=" in r.headers["location"]  # a closed report is not routed

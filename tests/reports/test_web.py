@@ -138,8 +138,10 @@ def test_triage_route_and_outcomes(make_settings: Callable[..., Settings], tmp_p
         assert [(p["domain"], p["status"]) for p in proposals] == [("pills.reg.example",
                                                                    "proposed")]
         assert client.get("/api/reports/proposals", headers=headers).status_code == 401
-        # the reporter sees it was passed on
-        assert client.get(f"/api/reports/status?code={phish}").json()["status"] == "routed"
+        # the reporter sees it was passed on, and to whom (no addresses)
+        seen = client.get(f"/api/reports/status?code={phish}").json()
+        assert seen["status"] == "routed"
+        assert seen["routed_to"] == ["takedown-team", "the registrar"]
         # an agency adopts it and the registry suspends the domain: the report closes
         _suspend(engine, "pills.reg.example")
         done = client.post("/api/reports/triage/run", headers=analyst).json()

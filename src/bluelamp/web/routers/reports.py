@@ -264,12 +264,16 @@ OUTCOME_TEXT = {"taken-down": "The site was taken down.",
                 "no-action": "No action was taken."}
 
 
+PASSED_TO = {"xarf-hosting": "the hosting provider", "xarf-registrar": "the registrar",
+             "proposal": "the registry (suspension proposed)"}
+
+
 def public_view(report: PublicReport) -> dict[str, Any]:
     """What anyone holding the tracking code may see (no reporter details, no checks)."""
     def t(value: dt.datetime | None) -> str | None:
         return value.isoformat() if value else None
 
-    bodies = sorted({a.kind if a.kind != "referral" else a.detail.removeprefix("referred to ")
+    bodies = sorted({PASSED_TO.get(a.kind) or a.detail.removeprefix("referred to ")
                      for a in report.actions})
     return {"code": report.code, "url": report.url, "defanged": defanged(report.url),
             "status": report.status, "status_text": STATUS_TEXT.get(report.status, ""),
