@@ -72,6 +72,7 @@ zone:
   - domain: {zone}
     file: {zone}.zone
     acl: bluelamp-update
+    dnssec-signing: {signing}
 """
 
 
@@ -81,6 +82,7 @@ class Knot:
     workdir: Path
     port: int = field(default_factory=free_port)
     secret: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
+    signed: bool = False  # Knot signs the zone itself (automatic DNSSEC, default policy)
     proc: subprocess.Popen[bytes] | None = None
     rundir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bl-knot-")))
 
@@ -89,7 +91,8 @@ class Knot:
         (self.workdir / f"{ZONE}.zone").write_text(REG_ZONE)
         conf = self.workdir / "knot.conf"
         conf.write_text(KNOT_CONF.format(port=self.port, rundir=self.rundir, dir=self.workdir,
-                                         key=KEY_NAME, secret=self.secret, zone=ZONE))
+                                         key=KEY_NAME, secret=self.secret, zone=ZONE,
+                                         signing="on" if self.signed else "off"))
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         deadline = time.monotonic() + 15

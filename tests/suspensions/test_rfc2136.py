@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import dns.message
+import dns.query
 import dns.rcode
+import dns.rdatatype
 import dns.tsig
 import pytest
 
@@ -97,3 +101,30 @@ def test_a_changed_zone_fails_the_prerequisite(knot: Knot, make_adapter: Make) -
 def test_names_outside_the_zone_are_refused(knot: Knot, make_adapter: Make) -> None:
     with pytest.raises(RegistryError, match="not in a zone"):
         make_adapter(knot).snapshot(["example.com"])
+
+
+@pytest.fixture
+def signed_knot(tmp_path: Path) -> Iterator[Knot]:
+    server = Knot(require_binary("/usr/sbin/knotd", "knot"), tmp_path, signed=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("name", ["pharma-shop", "shop"])
+def test_a_signed_zone_is_re_signed_and_restored(signed_knot: Knot, make_adapter: Make,
+                                                 name: str) -> None:
+    """With automatic DNSSEC signing, signatures are the signer's business: they are left
+    out of the undo record, and after reinstatement the server has signed the records."""
+    a = make_adapter(signed_knot)
+    domain = f"{name}.{ZONE}"
+    undo = a.snapshot([domain])[domain]
+    assert undo["rrsets"] and all(r[1] not in ("RRSIG", "NSEC") for r in undo["rrsets"])
+    a.suspend(domain, "hold", undo)
+    assert signed_knot.query(domain).rcode() == dns.rcode.NXDOMAIN
+    a.reinstate(domain, undo)
+    assert rrsets_of(a.snapshot([domain])[domain]) == rrsets_of(undo)
+    rdtype = "DS" if name == "pharma-shop" else "A"
+    query = dns.message.make_query(domain, rdtype, want_dnssec=True)
+    reply = dns.query.udp(query, "127.0.0.1", port=signed_knot.port, timeout=2)
+    assert {dns.rdatatype.to_text(r.rdtype) for r in reply.answer} == {rdtype, "RRSIG"}

@@ -40,6 +40,12 @@ from bluelamp.registry.axfr import axfr, kdig_axfr
 from bluelamp.registry.base import RegistryError, RRset, Undo, rrsets_of, zone_of
 from bluelamp.settings import SuspensionSettings
 
+# Records a DNSSEC signer maintains itself: not part of an undo record (the server re-signs
+# what an update changes, so old signatures could not be put back, and need not be).
+SIGNER_TYPES = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3,
+                          dns.rdatatype.NSEC3PARAM, dns.rdatatype.DNSKEY, dns.rdatatype.CDS,
+                          dns.rdatatype.CDNSKEY})
+
 
 @dataclass
 class DnsUpdateAdapter:
@@ -220,6 +226,8 @@ def _rrsets_under(records: Iterable[dns.rrset.RRset],
     for rrset in records:
         if rrset.rdtype == dns.rdatatype.SOA and serial == 0:
             serial = rrset[0].serial
+        if rrset.rdtype in SIGNER_TYPES:
+            continue
         owner = rrset.name.to_text().lower()
         labels = owner.rstrip(".").split(".")
         for i in range(len(labels)):
