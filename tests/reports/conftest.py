@@ -31,7 +31,8 @@ def report_settings(db_url: str, lake_path: Path, tmp_path: Path,  # noqa: F811
     return Settings.model_validate({
         "database": {"url": db_url}, "lake": {"path": str(lake_path)},
         "web": {"login_per_minute": 1000, "max_body_bytes": 64 * 1024},
-        "suspensions": {"zones": ["reg.example"]},
+        "suspensions": {"zones": ["reg.example"], "adapter": "none",
+                        "resolvers": ["127.0.0.1"], "resolver_port": 9},
         "reports": {"pow_bits": 0, "triage_on_submit": False,
                     "resolvers": ["127.0.0.1"], "resolver_port": 9, "resolver_timeout": 0.3,
                     "outbox": str(tmp_path / "outbox"), **reports},

@@ -76,11 +76,12 @@ def test_ten_thousand_reports_in_a_minute(tmp_path: Path) -> None:
            "BLUELAMP_REPORTS__POW_BITS": "0", "BLUELAMP_REPORTS__TRIAGE_ON_SUBMIT": "false",
            "BLUELAMP_REPORTS__SUBMIT_PER_MINUTE": "100000",
            "BLUELAMP_REPORTS__SUBMIT_TOTAL_PER_MINUTE": "1000"}
-    # what `bluelamp serve` does, without its per-request access log
+    # what `bluelamp serve` does, without its per-request access log, and with a keep-alive
+    # longer than a starved client may pause (else a close races a request: ReadError)
     command = [sys.executable, "-c", "import uvicorn; from bluelamp.settings import load_settings; "
                "from bluelamp.web.app import create_app; from bluelamp.web.server import prepare; "
                "s = load_settings(); prepare(s); uvicorn.run(create_app(s), host='127.0.0.1', "
-               f"port={port}, log_level='warning', access_log=False)"]
+               f"port={port}, log_level='warning', access_log=False, timeout_keep_alive=75)"]
     proc = subprocess.Popen(command,
                             env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from bluelamp.act.cases.desk import Desk
 from bluelamp.act.reports.pow import solve
-from bluelamp.settings import Settings
+from bluelamp.settings import Settings, SuspensionSettings
 from bluelamp.store.db import session_factory, transaction
-from bluelamp.store.models.accounts import Role
-from bluelamp.store.models.suspensions import Agency, SuspensionItem, SuspensionRequest
+from bluelamp.store.models.accounts import Role, User
+from bluelamp.store.models.suspensions import SuspensionItem
 from bluelamp.web.app import create_app
 
 from .conftest import Account, csrf_of
@@ -142,16 +143,26 @@ def test_triage_route_and_outcomes(make_settings: Callable[..., Settings], tmp_p
         seen = client.get(f"/api/reports/status?code={phish}").json()
         assert seen["status"] == "routed"
         assert seen["routed_to"] == ["takedown-team", "the registrar"]
-        # an agency adopts it and the registry suspends the domain: the report closes
-        _suspend(engine, "pills.reg.example")
+        # an officer of an agency adopts it: the desk files a request for the domain ...
+        officer = _bearer(accounts_by_role, Role.officer)
+        body = {"proposal_id": proposals[0]["id"], "legal_basis": "Medicines Act s.1"}
+        assert client.post("/api/reports/proposals/adopt", headers=officer,
+                           json=body).status_code == 409  # not linked to an agency yet
+        _link_officer(engine, accounts_by_role[Role.officer].email)
+        adopted = client.post("/api/reports/proposals/adopt", headers=officer, json=body)
+        assert adopted.status_code == 200, adopted.text
+        again = client.post("/api/reports/proposals/adopt", headers=officer, json=body)
+        assert again.status_code == 409  # once only
+        # ... and when the registry suspends the domain, the report closes
+        _execute(engine, adopted.json()["request_id"])
         done = client.post("/api/reports/triage/run", headers=analyst).json()
         assert done["closed_by_suspension"] == 1
         status = client.get(f"/api/reports/status?code={own}").json()
         assert status["outcome"] == "suspended" and "suspended pills.reg.example" in \
             status["outcome_reason"]
-        officer = _bearer(accounts_by_role, Role.officer)
         proposal = client.get("/api/reports/proposals", headers=officer).json()[0]
         assert proposal["reports"] == 1
+        assert proposal["request_id"] == adopted.json()["request_id"]
         assert proposal["status"] == "adopted" and proposal["request_id"]
         # closing without a reason is refused; with one, the reporter sees it
         bad = client.post("/api/reports/decide", headers=analyst, json={
@@ -169,20 +180,21 @@ def test_triage_route_and_outcomes(make_settings: Callable[..., Settings], tmp_p
         assert client.get("/reports/proposals", headers=officer).status_code == 200
 
 
-def _suspend(engine: Engine, domain: str) -> None:
-    """What the suspension desk records when an agency files and the registry executes."""
-    now = dt.datetime.now(dt.UTC)
+def _link_officer(engine: Engine, email: str) -> None:
     with transaction(session_factory(engine)) as db:
-        agency = Agency(name="Medicines Regulator")
-        db.add(agency)
-        db.flush()
-        request = SuspensionRequest(agency_id=agency.id, officer="officer@test.example",
-                                    category="unlicensed-medicines", legal_basis="s.1",
-                                    urgency="normal", action="hold", due_at=now)
-        db.add(request)
-        db.flush()
-        db.add(SuspensionItem(request_id=request.id, domain=domain, status="suspended",
-                              suspended_at=now))
+        desk = Desk(db, SuspensionSettings())
+        agency = desk.create_agency("test", "Medicines Regulator", None)
+        user = db.scalars(select(User).where(User.email == email)).one()
+        desk.add_officer("test", agency, user.id, email)
+
+
+def _execute(engine: Engine, request_id: int) -> None:
+    """What the desk records once the registry has suspended the names of a request."""
+    with transaction(session_factory(engine)) as db:
+        for item in db.scalars(select(SuspensionItem).where(
+                SuspensionItem.request_id == request_id)):
+            item.status = "suspended"
+            item.suspended_at = dt.datetime.now(dt.UTC)
 
 
 def test_health_check(client: TestClient, accounts_by_role: dict[Role, Account]) -> None:

@@ -32,6 +32,7 @@ from bluelamp.errors import BluelampError
 from bluelamp.registry.base import zone_of
 from bluelamp.settings import ReportSettings, Settings
 from bluelamp.store import audit
+from bluelamp.store.lake import Lake
 from bluelamp.store.models.reports import (
     Outcome,
     ProposalStatus,
@@ -274,3 +275,48 @@ def _suspended_reports(db: Session) -> Sequence[tuple[PublicReport, SuspensionIt
         if hit is not None:
             out.append((report, hit))
     return out
+
+
+# ------------------------------------------------------------------ adoption by an agency
+
+def adopt(db: Session, settings: Settings, lake: Lake | None, officer: str,
+          user_id: int | None, proposal_id: int, legal_basis: str,
+          urgency: str = "normal", action: str = "hold") -> SuspensionRequest:
+    """An officer adopts a proposal: the suspension desk files a request for the domain on
+    behalf of the officer's agency, with the reports as description and URLs; the proposal
+    then names the request. The desk's own checks apply (zone, duplicates, legal basis)."""
+    from bluelamp.act.cases.desk import CaseError, NewRequest, build_desk
+
+    proposal = db.get(SuspensionProposal, proposal_id)
+    if proposal is None:
+        raise RoutingError(f"no proposal {proposal_id}")
+    if proposal.status != ProposalStatus.proposed.value:
+        raise RoutingError(f"proposal {proposal_id} is already {proposal.status}")
+    desk = build_desk(db, settings, lake)
+    agency = desk.agency_of(user_id)
+    if agency is None:
+        raise RoutingError("this account acts for no agency: an administrator links officers "
+                           "to their agency")
+    reports = reports_about(db, proposal.domain)
+    try:
+        request = desk.file(officer, agency, NewRequest(
+            names=[proposal.domain], category=proposal.category, legal_basis=legal_basis,
+            urgency=urgency, action=action, urls=[r.url for r in reports][:50],
+            description=f"Adopted from proposal #{proposal.id}: {len(reports)} public "
+            "report(s), " + ", ".join(r.code for r in reports[:20])))
+    except CaseError as exc:
+        raise RoutingError(str(exc)) from None
+    proposal.status = ProposalStatus.adopted.value
+    proposal.request_id = request.id
+    proposal.decided_at = _now()
+    proposal.decided_by = officer
+    audit.record(db, officer, "proposal.adopted", proposal.domain,
+                 {"proposal": proposal.id, "request": request.id, "agency": agency.name})
+    return request
+
+
+def reports_about(db: Session, domain: str) -> list[PublicReport]:
+    """Reports whose host is `domain` or a name under it, oldest first."""
+    return list(db.scalars(select(PublicReport).where(
+        (PublicReport.host == domain) | PublicReport.host.like(f"%.{domain}"))
+        .order_by(PublicReport.id)))

@@ -524,10 +524,12 @@ def _proposals(db: Session) -> list[dict[str, Any]]:
 
 
 @router.get("/reports/proposals", response_class=HTMLResponse, include_in_schema=False)
-def proposals_page(request: Request, db: Db,
+def proposals_page(request: Request, db: Db, message: str | None = None,
+                   error: str | None = None,
                    principal: Principal = allow("reports:proposals")) -> HTMLResponse:
     return render(request, principal, "reports/proposals.html", proposals=_proposals(db),
-                  proposed=ProposalStatus.proposed.value)
+                  proposed=ProposalStatus.proposed.value, message=message, error=error,
+                  can_adopt=principal.role.value in ("officer", "admin"))
 
 
 @router.get("/api/reports/proposals", tags=["public reports: triage"])
@@ -536,3 +538,48 @@ def api_proposals(db: Db,
     """Suspensions proposed from public reports (domains in the registry's own zone); an
     agency adopts one by filing a suspension request for the domain."""
     return _proposals(db)
+
+
+class Adoption(BaseModel):
+    proposal_id: int
+    legal_basis: str = Field(min_length=1, max_length=500, description="The law or order "
+                             "under which the agency asks for the suspension.")
+    urgency: str = Field("normal", description="immediate, high, normal or low.")
+    action: str = Field("hold", description="hold (stops resolving) or redirect.")
+
+
+def _adopt(request: Request, db: Session, principal: Principal, a: Adoption) -> int:
+    state = reports_state(request)
+    filed = routing.adopt(db, state.settings, request.app.state.lake, principal.name,
+                          principal.user.id if principal.user else None, a.proposal_id,
+                          a.legal_basis, a.urgency, a.action)
+    db.commit()
+    return filed.id
+
+
+@router.post("/api/reports/proposals/adopt", tags=["public reports: triage"])
+def api_adopt(request: Request, db: Db, body: Adoption,
+              principal: Principal = allow("suspensions:request")) -> dict[str, Any]:
+    """Adopt a proposed suspension: the suspension desk files a request for the domain on
+    behalf of the officer's agency (then reviewed as any other request)."""
+    try:
+        request_id = _adopt(request, db, principal, body)
+    except routing.RoutingError as exc:
+        db.rollback()
+        raise HTTPException(409, str(exc)) from None
+    return {"proposal_id": body.proposal_id, "request_id": request_id}
+
+
+@router.post("/reports/proposals/adopt", include_in_schema=False)
+def adopt_form(request: Request, db: Db, proposal_id: Annotated[int, Form()],
+               legal_basis: Annotated[str, Form(max_length=500)] = "",
+               urgency: Annotated[str, Form(max_length=20)] = "normal",
+               principal: Principal = allow("suspensions:request")) -> Response:
+    try:
+        request_id = _adopt(request, db, principal, Adoption(
+            proposal_id=proposal_id, legal_basis=legal_basis or " ", urgency=urgency))
+    except (routing.RoutingError, ValueError) as exc:
+        db.rollback()
+        return RedirectResponse(f"/reports/proposals?error={exc}", status_code=303)
+    return RedirectResponse(f"/reports/proposals?message=filed suspension request "
+                            f"{request_id}", status_code=303)
