@@ -125,3 +125,24 @@ def test_pages_request_and_review_in_a_browser_session(
         assert knot.query(f"fake-bank.{ZONE}").answer
         landing = TestClient(app).get(f"/suspended/fake-bank.{ZONE}")
         assert "National Crime Agency" in landing.text and "complaint" in landing.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_admin_manages_agencies(desk_client: TestClient, people: People, knot: Knot) -> None:
+    r = desk_client.post("/api/agencies", headers=people.admin, json={
+        "name": "Trading Standards", "contact_email": "ts@council.example"})
+    assert r.status_code == 201, r.text
+    agency = r.json()
+    r = desk_client.post(f"/api/agencies/{agency['id']}/officers", headers=people.admin,
+                         json={"email": "officer2@test.example"})
+    assert r.json()["officers"] == ["officer2@test.example"]
+    assert desk_client.post(f"/api/agencies/{agency['id']}/officers", headers=people.admin,
+                            json={"email": "reviewer@test.example"}).status_code == 422
+    assert desk_client.post("/api/agencies", headers=people.admin, json={
+        "name": "Trading Standards"}).status_code == 409
+    names = {a["name"]: a["officers"] for a in desk_client.get(
+        "/api/agencies", headers=people.admin).json()}
+    assert names["City Police"] == []  # an officer acts for one agency: moved
+    assert desk_client.get("/api/agencies", headers=people.reviewer).status_code == 403
+    page = desk_client.get("/admin/agencies", headers=people.admin)
+    assert page.status_code == 200 and "Trading Standards" in page.text

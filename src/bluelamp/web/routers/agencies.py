@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bluelamp.act.cases.desk import CaseError
 from bluelamp.store.models.accounts import Role, User
 from bluelamp.store.models.suspensions import Agency, AgencyOfficer
 from bluelamp.web.auth import Principal, get_db
+from bluelamp.web.pages import render
 from bluelamp.web.policy import allow
 from bluelamp.web.routers import suspension_common as common
 
@@ -67,3 +70,40 @@ def api_add_officer(request: Request, db: Db, agency_id: int, body: OfficerIn,
     common.desk(request, db).add_officer(principal.name, agency, user.id, user.email)
     db.commit()
     return _view(db, agency)
+
+
+# ----------------------------------------------------------------------------- pages
+
+@router.get("/admin/agencies", response_class=HTMLResponse, include_in_schema=False)
+def agencies_page(request: Request, db: Db, message: str = "", error: str = "",
+                  principal: Principal = allow("agencies:admin")) -> HTMLResponse:
+    rows = [_view(db, a) for a in db.scalars(select(Agency).order_by(Agency.name))]
+    officers = list(db.scalars(select(User.email).where(User.role == Role.officer.value)
+                               .order_by(User.email)))
+    return render(request, principal, "suspensions/agencies.html", agencies=rows,
+                  officers=officers, message=message, error=error)
+
+
+@router.post("/admin/agencies", include_in_schema=False)
+def create_agency_form(request: Request, db: Db,
+                       name: Annotated[str, Form(min_length=2, max_length=200)],
+                       contact_email: Annotated[str, Form(max_length=254)] = "",
+                       principal: Principal = allow("agencies:admin")) -> Response:
+    try:
+        common.desk(request, db).create_agency(principal.name, name, contact_email or None)
+        db.commit()
+    except CaseError as exc:
+        db.rollback()
+        return RedirectResponse(f"/admin/agencies?error={exc}", status_code=303)
+    return RedirectResponse(f"/admin/agencies?message=created {name}", status_code=303)
+
+
+@router.post("/admin/agencies/{agency_id}/officers", include_in_schema=False)
+def add_officer_form(request: Request, db: Db, agency_id: int,
+                     email: Annotated[str, Form(max_length=254)],
+                     principal: Principal = allow("agencies:admin")) -> Response:
+    try:
+        api_add_officer(request, db, agency_id, OfficerIn(email=email), principal)
+    except HTTPException as exc:
+        return RedirectResponse(f"/admin/agencies?error={exc.detail}", status_code=303)
+    return RedirectResponse(f"/admin/agencies?message=attached {email}", status_code=303)
