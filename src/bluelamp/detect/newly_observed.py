@@ -12,7 +12,9 @@ start everything is new); the popular-domain list shipped with Bluelamp seeds it
 
 The seen-set is the one piece of state that outlives a window, so it lives on the detector
 object and changes in `emit`, in window order (the engine closes windows of one length in
-time order). It is not in engine checkpoints: after a restart the warm-up runs again.
+time order). Engine checkpoints carry it: `dump_state` adds it (compressed) to the schema
+metadata of the open window's state table and `load_state` restores it, so a resumed live
+run does not warm up again (with no window open at checkpoint time, it does).
 Bounded memory: the bit array has a fixed size; past its capacity old domains are more
 often mistaken for seen (missed findings), never the reverse.
 """
@@ -20,6 +22,7 @@ often mistaken for seen (missed findings), never the reverse.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,9 @@ from bluelamp.detect import lexical
 from bluelamp.detect.base import Finding, WindowContext
 from bluelamp.detect.seenset import SeenSet
 from bluelamp.detect.state import KeyedAggregate
+
+SEEN_KEY = b"bluelamp.seen_set"
+SEEN_META = b"bluelamp.seen_set.info"
 
 
 @dataclass
@@ -71,6 +77,31 @@ class NewlyObserved:
             "sensor": batch.column("sensor").take(first_rows), "sample": names,
             "last": ts.take(last_rows), "client_b": client.take(last_rows)})
         state.add_rows(part.filter(pc.is_valid(part.column("domain"))), ctx)
+        return state
+
+    def dump_state(self, state: KeyedAggregate, ctx: WindowContext) -> pa.Table:
+        """The window's aggregate, with the seen-set in its schema metadata."""
+        table = state.merge(ctx)
+        if table.num_columns == 0:
+            table = pa.table({"domain": pa.array([], pa.string())})
+        return table.replace_schema_metadata({
+            SEEN_KEY: self.seen.to_text(), SEEN_META: json.dumps(
+                {"added": self.seen.added, "windows_seen": self.windows_seen})})
+
+    def load_state(self, table: pa.Table, ctx: WindowContext) -> KeyedAggregate | None:
+        meta = table.schema.metadata or {}
+        if SEEN_KEY in meta and SEEN_META in meta:
+            info = json.loads(meta[SEEN_META])
+            if self.seen.load_text(meta[SEEN_KEY].decode("ascii"), int(info["added"])):
+                self.windows_seen = max(self.windows_seen, int(info["windows_seen"]))
+        state = self.init_state(ctx)
+        table = table.replace_schema_metadata(None)
+        expected = [*state.keys, *state.sums, *state.mins, *state.maxs]
+        if table.num_rows == 0:
+            return state
+        if sorted(table.column_names) != sorted(expected):
+            return None  # saved by another version of this detector
+        state.parts, state.pending = [table], table.num_rows
         return state
 
     def emit(self, state: KeyedAggregate, ctx: WindowContext) -> list[Finding]:

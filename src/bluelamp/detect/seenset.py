@@ -9,7 +9,9 @@ one 64-bit string hash by double hashing (Kirsch-Mitzenmacher), all vectorised.
 
 from __future__ import annotations
 
+import base64
 import math
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,3 +65,20 @@ class SeenSet:
         """More distinct values added than the filter was sized for (counted with repeats,
         so an upper bound)."""
         return self.added > self.capacity
+
+    def to_text(self) -> str:
+        """The filter as compact text (zlib + base64) for a checkpoint."""
+        return base64.b64encode(zlib.compress(self.bits.tobytes(), 6)).decode("ascii")
+
+    def load_text(self, text: str, added: int) -> bool:
+        """Restore bits saved by `to_text` from a filter of the same size; False (and no
+        change) when the sizes differ or the text is damaged."""
+        try:
+            bits = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=np.uint8)
+        except (ValueError, zlib.error):
+            return False
+        if bits.shape != self.bits.shape:
+            return False
+        self.bits = bits.copy()
+        self.added = added
+        return True
