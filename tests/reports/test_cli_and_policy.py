@@ -40,7 +40,8 @@ def test_ingest_triage_status_metrics(tmp_path: Path, monkeypatch: pytest.Monkey
     r = runner.invoke(cli, ["reports", "triage", "--route", "--json"])
     assert r.exit_code == 0, r.output
     # the three paypa1 lookalikes are verified and routed; the pills one only has words
-    assert json.loads(r.stdout) == {"checked": 4, "routed": 3, "closed_by_suspension": 0}
+    assert json.loads(r.stdout) == {"checked": 4, "routed": 3, "closed_by_suspension": 0,
+                                    "closed_gone": 0}
     assert len(list((tmp_path / "bluelamp-outbox" / "reports").glob("*.eml"))) == 3
     code = out[0]["codes"][0]
     r = runner.invoke(cli, ["reports", "status", code.lower(), "--json"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bluelamp.act.reports import triage
+from bluelamp.act.reports import routing, triage
 from bluelamp.act.reports.intake import NewReport, create_report
 from bluelamp.settings import ReportSettings
 from bluelamp.store.db import session_factory
@@ -78,3 +78,18 @@ def test_shared_address_links_domains(conf: ReportSettings, engine: Engine) -> N
         triage.assign_campaigns([a, b])
         assert a.campaign == b.campaign
         assert a.registered_domain != b.registered_domain
+
+
+def test_recheck_closes_what_is_gone(conf: ReportSettings, engine: Engine) -> None:
+    with session_factory(engine)() as db:
+        gone, alive = (create_report(db, conf, NewReport(url=u, channel="web"))
+                       for u in ("http://gone.example/x", "http://pay-b.example/"))
+        for r in (gone, alive):
+            r.status = "routed"
+            r.routed_at = r.created_at
+        dead = conf.model_copy(update={"resolver_port": 9, "resolver_timeout": 0.3})
+        assert routing.recheck(db, dead) == 0  # no answer is not "gone"
+        assert routing.recheck(db, conf) == 1
+        assert (gone.status, gone.outcome) == ("closed", "taken-down")
+        assert "no longer exists" in (gone.outcome_reason or "")
+        assert alive.status == "routed"

@@ -73,12 +73,16 @@ def _print_ingest(results: list[dict[str, Any]], as_json: bool) -> None:
 @reports_app.command("triage")
 def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route every report "
                                            "the checks verified (referral, X-ARF, proposal)."),
+               recheck: bool = typer.Option(False, "--recheck", help="Also look up the hosts "
+                                            "of routed reports again; a name gone from the "
+                                            "DNS closes its reports as taken down."),
                limit: int = typer.Option(500, "--limit", help="Most reports checked in one run."),
                as_json: bool = JSON) -> None:
     """Run the automatic checks (DNS, lake, lookalike) on new reports, cluster campaigns,
-    follow the suspension desk and, with --route, route what the checks verified.
+    follow the suspension desk, with --route route what the checks verified, and with
+    --recheck close routed reports whose name no longer exists.
 
-    Example: bluelamp reports triage --route"""
+    Example: bluelamp reports triage --route --recheck"""
     from sqlalchemy import select
 
     from bluelamp.act.reports import routing, triage
@@ -88,7 +92,7 @@ def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route eve
     from bluelamp.store.models.reports import PublicReport, ReportStatus
 
     settings, (engine, sessions) = _sessions()
-    routed = 0
+    routed = gone = 0
     try:
         with sessions() as db:
             checked = triage.run(db, settings.reports, Lake(settings.lake.path), limit,
@@ -103,12 +107,16 @@ def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route eve
                         PublicReport.verified_at.is_not(None))):
                     router.route(report)
                     routed += 1
+            if recheck:
+                gone = routing.recheck(db, settings.reports, "cli", limit)
             db.commit()
     finally:
         engine.dispose()
-    result = {"checked": checked, "routed": routed, "closed_by_suspension": closed}
+    result = {"checked": checked, "routed": routed, "closed_by_suspension": closed,
+              "closed_gone": gone}
     typer.echo(json.dumps(result) if as_json else
-               f"checked {checked}, routed {routed}, closed by suspension {closed}")
+               f"checked {checked}, routed {routed}, closed by suspension {closed}, "
+               f"closed as gone from the DNS {gone}")
 
 
 @reports_app.command("status")

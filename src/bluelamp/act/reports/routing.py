@@ -320,3 +320,28 @@ def reports_about(db: Session, domain: str) -> list[PublicReport]:
     return list(db.scalars(select(PublicReport).where(
         (PublicReport.host == domain) | PublicReport.host.like(f"%.{domain}"))
         .order_by(PublicReport.id)))
+
+
+def recheck(db: Session, conf: ReportSettings, actor: str = "system",
+            limit: int = 500) -> int:
+    """Look up the hosts of routed reports again: a name that no longer exists (NXDOMAIN,
+    not a timeout) closes its reports as taken down. Returns the number closed."""
+    from bluelamp.act.reports.triage import resolves
+    from bluelamp.domains import is_ip
+
+    routed = list(db.scalars(select(PublicReport).where(
+        PublicReport.status == ReportStatus.routed.value).order_by(PublicReport.routed_at)
+        .limit(limit)))
+    answers: dict[str, dict[str, object]] = {}
+    closed = 0
+    for report in routed:
+        if is_ip(report.host):
+            continue
+        if report.host not in answers:
+            answers[report.host] = resolves(report.host, conf)
+        if answers[report.host].get("resolves") is False:
+            close(db, report, Outcome.taken_down.value,
+                  f"{report.host} no longer exists in the DNS (checked "
+                  f"{_now():%Y-%m-%d %H:%M} UTC)", actor)
+            closed += 1
+    return closed
