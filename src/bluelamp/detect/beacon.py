@@ -155,8 +155,11 @@ class Beaconing:
         idx = pc.index_in(pair_rd, per_rd.column("rd")).to_numpy(zero_copy_only=False)
         prevalence = per_rd.column("client_count").to_numpy()[idx].astype(np.float64)
         weight = np.minimum(1.0, popular_at / np.maximum(prevalence, 1.0))
-        icann = registered_domains(pair_rd, private=False)
-        top = pc.fill_null(pc.is_in(icann, _top_domains()), False).to_numpy(
+        # the domain or its parent: `monitoring.googleapis.com` is a registered domain under
+        # the PSL's private section, `googleapis.com` is what the top list knows
+        parent = pc.replace_substring_regex(pair_rd, r"^[^.]+\.", "")
+        top = pc.fill_null(pc.or_(pc.is_in(pair_rd, _top_domains()),
+                                  pc.is_in(parent, _top_domains())), False).to_numpy(
             zero_copy_only=False)
         return np.where(top, weight * 0.5, weight), prevalence, popular_at
 
@@ -285,7 +288,10 @@ def _grouped_quantile(group: np.ndarray, values: np.ndarray, n: int, q: float) -
 @cache
 def _top_domains() -> pa.Array:
     names = pa.array(resources.benign_domains("top"), pa.string())
-    return pc.unique(registered_domains(names, private=False))
+    # the names themselves too: a listed name that is a private public suffix
+    # (`googleapis.com`) has no registered domain of its own
+    both = pa.concat_arrays([names, registered_domains(names)])
+    return pc.unique(both.filter(pc.is_valid(both)))
 
 
 def _duration(seconds: float) -> str:
