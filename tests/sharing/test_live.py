@@ -248,3 +248,26 @@ def test_tlp_red_and_amber_strict_leak_through_no_channel(live: Live, receiver: 
         assert "198.51.100.7" in outputs[name] or "s-ip-amber" in outputs[name], name
     leaks = {name: [s for s in SECRETS if s in text] for name, text in outputs.items()}
     assert {k: v for k, v in leaks.items() if v} == {}
+
+
+@pytest.mark.parametrize("fmt", ["stix", "csv", "ndjson"])
+def test_webhook_body_in_the_subscription_format(live: Live, receiver: Receiver,
+                                                 fmt: str) -> None:
+    from stix2validator import ValidationOptions, validate_string
+
+    sub = live.subscribe(channel="webhook", webhook_url=receiver.url, format=fmt)
+    live.write(share_events())
+    receiver.wait(1)
+    _, headers, body = receiver.calls[0]
+    assert headers["Content-Type"] == webhooks.CONTENT_TYPES[fmt]
+    assert webhooks.verify(sub["webhook_secret"], headers["X-Bluelamp-Signature"], body)
+    text = body.decode()
+    _no_secrets(text)
+    assert "198.51.100.7" in text
+    if fmt == "stix":
+        assert validate_string(text, ValidationOptions(strict=True)).is_valid
+    elif fmt == "csv":
+        assert text.startswith("id,") and len(text.splitlines()) == 5
+    else:
+        assert [json.loads(line)["id"] for line in text.splitlines()] == [
+            "s-ip-amber", "s-c2-green", "s-phish-clear", "s-v6-green"]

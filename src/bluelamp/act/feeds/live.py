@@ -146,27 +146,28 @@ class FeedHub:
         matcher, channels = self.matcher()
         matches = matcher.match(events)
         sent = 0
-        hooks: list[tuple[int, list[dict[str, Any]]]] = []
+        hooks: list[tuple[int, pa.Table]] = []
         for key, rows in _group(matches).items():
-            payload = as_json_rows(events.take(pa.array(rows)))
+            chosen = events.take(pa.array(rows))
+            payload = as_json_rows(chosen)
             sent += len(payload)
             for queue in list(self.listeners.get(key, ())):
                 _offer(queue, payload)
             if channels.get(key) == Channel.webhook:
-                hooks.append((key, payload))
+                hooks.append((key, chosen))
         if hooks:
             self._queue_webhooks(hooks)
         return sent
 
-    def _queue_webhooks(self, hooks: list[tuple[int, list[dict[str, Any]]]]) -> None:
+    def _queue_webhooks(self, hooks: list[tuple[int, pa.Table]]) -> None:
         from bluelamp.store.models.subscriptions import Subscription
 
         with self.sessions() as db:
-            for key, payload in hooks:
+            for key, chosen in hooks:
                 sub = db.get(Subscription, key)
                 if sub is not None and sub.active:
-                    body = dumps({"subscription": key, "events": payload})
-                    webhooks.enqueue(db, sub, body, len(payload))
+                    body = webhooks.body(sub, chosen)
+                    webhooks.enqueue(db, sub, body, chosen.num_rows)
             db.commit()
 
 

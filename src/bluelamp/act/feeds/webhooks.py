@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import dataclass
 
 import httpx
+import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bluelamp.schema import dumps
 from bluelamp.store.models.subscriptions import DeliveryStatus, Subscription, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Bluelamp-Signature"
@@ -54,6 +57,26 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300,
         return False
     expected = sign(secret, body, t).split("v1=", 1)[1]
     return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+#: Content-Type of a webhook body per subscription format
+CONTENT_TYPES = {"json": "application/json", "ndjson": "application/x-ndjson",
+                 "csv": "text/csv", "stix": "application/stix+json;version=2.1"}
+
+
+def body(sub: Subscription, events: pa.Table) -> str:
+    """The POST body in the subscription's format: JSON `{"subscription", "events"}`,
+    NDJSON or CSV lines, or a STIX 2.1 bundle (gated again at the subscription's TLP)."""
+    from bluelamp.act.feeds import pull
+    from bluelamp.act.share import stix
+
+    if sub.format == "ndjson":
+        return pull.to_ndjson(events)
+    if sub.format == "csv":
+        return pull.to_csv(events)
+    if sub.format == "stix":
+        return json.dumps(stix.bundle(events, sub.tlp_clearance))
+    return dumps({"subscription": sub.id, "events": pull.as_json_rows(events)})
 
 
 def enqueue(db: Session, sub: Subscription, body: str, events: int) -> WebhookDelivery:
@@ -94,9 +117,8 @@ def _post(client: httpx.Client, sub: Subscription, row: WebhookDelivery) -> str 
     if not sub.webhook_url or not sub.webhook_secret:
         return "no webhook URL or secret"
     body = row.body.encode()
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(sub.webhook_secret,
-                                                                          body),
-               DELIVERY_HEADER: str(row.id)}
+    headers = {"Content-Type": CONTENT_TYPES.get(sub.format, "application/json"),
+               SIGNATURE_HEADER: sign(sub.webhook_secret, body), DELIVERY_HEADER: str(row.id)}
     try:
         response = client.post(sub.webhook_url, content=body, headers=headers)
     except httpx.HTTPError as exc:
