@@ -87,10 +87,15 @@ def test_reported_mail_in_and_reports_out(smtp: tuple[Handler, int, Settings],
         router = routing.Router(db, settings, None, "test",
                                 {"*.example": "abuse@registrar.example"})
         actions = router.route(reports[0])
+        routing.close(db, reports[0], "taken-down", "the host removed it", "test",
+                      settings.reports, "https://bluelamp.example")
         db.commit()
     assert all(a.sent_at is not None for a in actions)
     sent = {tuple(rcpt): email.message_from_bytes(data) for rcpt, data in handler.other}
-    assert set(sent) == {("takedown@localhost",), ("abuse@registrar.example",)}
+    assert set(sent) == {("takedown@localhost",), ("abuse@registrar.example",),
+                         ("alice@citizen.example",)}  # the reporter hears the outcome
+    update = sent[("alice@citizen.example",)].get_payload()
+    assert "taken down" in update and "the host removed it" in update
     xarf = sent[("abuse@registrar.example",)]
     assert xarf["X-XARF"] == "PLAIN" and xarf["Auto-Submitted"] == "auto-generated"
     assert [p.get_filename() for p in xarf.walk() if p.get_filename()] == [

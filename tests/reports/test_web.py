@@ -112,7 +112,8 @@ def test_triage_route_and_outcomes(make_settings: Callable[..., Settings], tmp_p
     settings = make_settings(registrar_contacts=str(contacts))
     with TestClient(create_app(settings)) as client:
         headers = _anon(client)
-        phish = _submit(client, headers, "https://login.hosting.example/x").json()["code"]
+        phish = _submit(client, headers, "https://login.hosting.example/x",
+                        email="me@citizen.example").json()["code"]
         own = _submit(client, headers, "http://shop.pills.reg.example/", category="fraud",
                       description="cheap pills").json()["code"]
         analyst = _bearer(accounts_by_role, Role.analyst)
@@ -173,6 +174,8 @@ def test_triage_route_and_outcomes(make_settings: Callable[..., Settings], tmp_p
             "reason": "the page was already gone when we checked"})
         page = client.get(f"/report/status?code={phish}").text
         assert "No action was taken" in page and "already gone" in page
+        update = (tmp_path / "outbox" / f"{phish}-reporter-update.eml").read_text()
+        assert "To: me@citizen.example" in update and "already gone" in update
         m = client.get("/api/reports/metrics", headers=analyst).json()
         assert (m["total"], m["routed"], m["share_routed"]) == (2, 2, 1.0)
         assert m["median_hours_to_takedown"] is not None

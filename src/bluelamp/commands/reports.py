@@ -97,7 +97,8 @@ def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route eve
         with sessions() as db:
             checked = triage.run(db, settings.reports, Lake(settings.lake.path), limit,
                                  LookalikeChecker.from_settings(settings))
-            closed = routing.sync_suspensions(db, "cli")
+            url = settings.web.public_url
+            closed = routing.sync_suspensions(db, "cli", settings.reports, url)
             if route:
                 router = routing.Router(db, settings, Attributor.from_settings(settings), "cli",
                                         routing.load_registrar_contacts(
@@ -108,7 +109,7 @@ def triage_cmd(route: bool = typer.Option(False, "--route", help="Also route eve
                     router.route(report)
                     routed += 1
             if recheck:
-                gone = routing.recheck(db, settings.reports, "cli", limit)
+                gone = routing.recheck(db, settings.reports, "cli", limit, url)
             db.commit()
     finally:
         engine.dispose()

@@ -11,6 +11,7 @@ set. Every routing and outcome decision goes to the audit log."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -181,20 +182,29 @@ class Router:
         return str(contacts[0]) if contacts else None
 
     def _write(self, report: PublicReport, kind: str, to: str, msg: EmailMessage) -> Path:
-        folder = self.conf.outbox
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"{report.code}-{kind}-{_safe(to)}.eml"
-        tmp = final.with_name("." + final.name + ".tmp")
-        tmp.write_bytes(msg.as_bytes())
-        os.replace(tmp, final)
-        return final
+        return write_outbox(self.conf, f"{report.code}-{kind}-{_safe(to)}.eml", msg)
 
     def _send(self, msg: EmailMessage) -> dt.datetime | None:
-        if not self.conf.smtp_host or "@" not in str(msg["To"]):
-            return None
-        with smtplib.SMTP(self.conf.smtp_host, self.conf.smtp_port, timeout=10) as smtp:
-            smtp.send_message(msg)
-        return _now()
+        return send(self.conf, msg)
+
+
+def write_outbox(conf: ReportSettings, name: str, msg: EmailMessage) -> Path:
+    """Write `msg` to the outbox folder atomically (a half-written .eml is never seen)."""
+    conf.outbox.mkdir(parents=True, exist_ok=True)
+    final = conf.outbox / name
+    tmp = final.with_name("." + final.name + ".tmp")
+    tmp.write_bytes(msg.as_bytes())
+    os.replace(tmp, final)
+    return final
+
+
+def send(conf: ReportSettings, msg: EmailMessage) -> dt.datetime | None:
+    """Send through `[reports] smtp_host` when set; the time it was handed over, or None."""
+    if not conf.smtp_host or "@" not in str(msg["To"]):
+        return None
+    with smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+    return _now()
 
 
 def _summary(report: PublicReport) -> str:
@@ -219,8 +229,11 @@ def verify(db: Session, report: PublicReport, actor: str) -> None:
         audit.record(db, actor, "report.verified", report.code, {})
 
 
-def close(db: Session, report: PublicReport, outcome: str, reason: str, actor: str) -> None:
-    """Record what became of a report (the public sees the outcome and the reason)."""
+def close(db: Session, report: PublicReport, outcome: str, reason: str, actor: str,
+          conf: ReportSettings | None = None, public_url: str = "") -> None:
+    """Record what became of a report (the public sees the outcome and the reason); with
+    `conf`, a reporter who left an address is told (written to the outbox, sent by SMTP
+    when set)."""
     if outcome not in {o.value for o in Outcome}:
         raise RoutingError(f"unknown outcome {outcome!r}: one of "
                            + ", ".join(o.value for o in Outcome))
@@ -233,9 +246,35 @@ def close(db: Session, report: PublicReport, outcome: str, reason: str, actor: s
     report.closed_at = _now()
     audit.record(db, actor, "report.closed", report.code, {"outcome": outcome,
                                                            "reason": reason[:500]})
+    if conf is not None and report.reporter_email:
+        _tell_reporter(conf, report, public_url)
 
 
-def sync_suspensions(db: Session, actor: str = "system") -> int:
+OUTCOME_WORDS = {"taken-down": "the site was taken down",
+                 "suspended": "the domain name was suspended by the registry",
+                 "no-action": "no action was taken"}
+
+
+def _tell_reporter(conf: ReportSettings, report: PublicReport, public_url: str) -> None:
+    """The update a reporter asked for. A failure to send is not a failure to close: the
+    message stays in the outbox and the status page says the same."""
+    msg = EmailMessage()
+    msg["From"] = conf.reporter_email
+    msg["To"] = str(report.reporter_email)
+    msg["Subject"] = f"Your report {report.code}: {OUTCOME_WORDS.get(report.outcome or '')}"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(
+        f"Thank you for reporting {report.host}.\n\nOutcome: "
+        f"{OUTCOME_WORDS.get(report.outcome or '', report.outcome)}.\n"
+        + (f"Why: {report.outcome_reason}\n" if report.outcome_reason else "")
+        + f"\nFollow it at {public_url.rstrip('/')}/report/status?code={report.code}\n")
+    write_outbox(conf, f"{report.code}-reporter-update.eml", msg)
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        send(conf, msg)
+
+
+def sync_suspensions(db: Session, actor: str = "system", conf: ReportSettings | None = None,
+                     public_url: str = "") -> int:
     """Follow the suspension desk: a proposal is adopted once an agency files a request
     naming its domain; an open report whose domain the registry suspended is closed as
     suspended. Returns the number of reports closed."""
@@ -255,7 +294,7 @@ def sync_suspensions(db: Session, actor: str = "system") -> int:
     for report, item in _suspended_reports(db):
         close(db, report, Outcome.suspended.value,
               f"the registry suspended {item.domain} (suspension request #{item.request_id})",
-              actor)
+              actor, conf, public_url)
         closed += 1
     return closed
 
@@ -323,7 +362,7 @@ def reports_about(db: Session, domain: str) -> list[PublicReport]:
 
 
 def recheck(db: Session, conf: ReportSettings, actor: str = "system",
-            limit: int = 500) -> int:
+            limit: int = 500, public_url: str = "") -> int:
     """Look up the hosts of routed reports again: a name that no longer exists (NXDOMAIN,
     not a timeout) closes its reports as taken down. Returns the number closed."""
     from bluelamp.act.reports.triage import resolves
@@ -342,6 +381,6 @@ def recheck(db: Session, conf: ReportSettings, actor: str = "system",
         if answers[report.host].get("resolves") is False:
             close(db, report, Outcome.taken_down.value,
                   f"{report.host} no longer exists in the DNS (checked "
-                  f"{_now():%Y-%m-%d %H:%M} UTC)", actor)
+                  f"{_now():%Y-%m-%d %H:%M} UTC)", actor, conf, public_url)
             closed += 1
     return closed

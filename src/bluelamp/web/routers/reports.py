@@ -369,7 +369,8 @@ def run_triage(request: Request, db: Session, actor: str) -> dict[str, int]:
     state = reports_state(request)
     checked = triage.run(db, state.settings.reports, request.app.state.lake,
                          checker=state.checker)
-    closed = routing.sync_suspensions(db, actor)
+    closed = routing.sync_suspensions(db, actor, state.settings.reports,
+                                      state.settings.web.public_url)
     db.commit()
     return {"checked": checked, "closed_by_suspension": closed}
 
@@ -411,7 +412,8 @@ def decide(request: Request, db: Session, reports: list[PublicReport], d: Decisi
                 router_.attributor = state.attributor()
             router_.route(report)
         elif d.action == "close":
-            routing.close(db, report, d.outcome or "", d.reason, actor)
+            routing.close(db, report, d.outcome or "", d.reason, actor,
+                          state.settings.reports, state.settings.web.public_url)
         elif d.action == "categorise" and d.category in rules.CATEGORIES:
             audit.record(db, actor, "report.categorised", report.code,
                          {"from": report.category, "to": d.category})
