@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 
@@ -100,3 +102,23 @@ def test_state_is_bounded_per_pair() -> None:
         det.update(state, batch, ctx)
     assert det.dump_state(state, ctx).num_rows == 5
     assert ctx.dropped == {"times-capped": 45}
+
+
+def test_checkpoint_resume_gives_the_same_findings(tmp_path: Path) -> None:
+    from bluelamp.detect.engine import Engine
+
+    from .helpers import table
+
+    rows = periodic("10.0.0.1", "api.status-connect.io", 300, 0.3, seed=1)
+    rows += browsing("10.0.0.2", seed=2)
+    data = table(rows)
+    half = data.num_rows // 2
+    straight = run(Beaconing(), rows)
+    path = tmp_path / "ckpt.json"
+    first = Engine([Beaconing()], write_observations=False, checkpoint=path)
+    assert first.process(data.slice(0, half)) == []
+    first.save_checkpoint()
+    second = Engine([Beaconing()], write_observations=False, checkpoint=path)
+    resumed = second.process(data.slice(half)) + second.flush()
+    assert [f.to_row() for f in resumed] == [f.to_row() for f in straight]
+    assert "state-not-restored" not in second.metrics.dropped.get("beacon", {})
