@@ -11,16 +11,18 @@ from typing import Any
 
 import dns.rcode
 import dns.tsig
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from bluelamp.act.cases.desk import build_desk
+from bluelamp.act.cases.desk import CaseError, build_desk
 from bluelamp.registry.base import rrsets_of
 from bluelamp.registry.rfc2136 import DnsUpdateAdapter
 from bluelamp.settings import Settings
 from bluelamp.store import audit
 from bluelamp.store.db import session_factory, transaction
 from bluelamp.store.models.audit import AuditEntry
+from bluelamp.store.models.suspensions import SuspensionRequest
 
 from .conftest import People
 from .knot import KEY_NAME, ZONE, Knot
@@ -226,3 +228,23 @@ def test_a_big_approved_bulk_request_is_executed_by_the_tick(
     assert knot.query(f"innocent.{ZONE}").rcode() == dns.rcode.NXDOMAIN
     with transaction(session_factory(engine)) as db:
         assert build_desk(db, desk_settings).tick() == []  # idempotent
+
+
+def test_two_reviewers_at_once_execute_once(desk_client: TestClient, people: People,
+                                            knot: Knot, engine: Engine,
+                                            desk_settings: Settings) -> None:
+    """Two sessions read the same pending request; only the first decision counts."""
+    case = file(desk_client, people.officer, [f"innocent.{ZONE}"])
+    factory = session_factory(engine)
+    with factory() as first, factory() as second:
+        a = build_desk(first, desk_settings)
+        b = build_desk(second, desk_settings)
+        mine = a.db.get(SuspensionRequest, case["id"])
+        theirs = b.db.get(SuspensionRequest, case["id"])
+        assert mine is not None and theirs is not None
+        b.reject("reviewer2@test.example", theirs, "not enough evidence")
+        second.commit()
+        with pytest.raises(CaseError, match="changed by someone else"):
+            a.approve("reviewer@test.example", mine)
+        first.rollback()
+    assert knot.query(f"innocent.{ZONE}").answer  # never executed

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bluelamp.act.cases import context as ctx
 from bluelamp.act.cases import notices
@@ -185,7 +186,7 @@ class Desk:
             raise CaseError("the requesting officer cannot review their own request", 403)
         if request.bulk and request.status == RequestStatus.pending.value:
             request.first_reviewer = reviewer
-            request.status = RequestStatus.second_review.value
+            self._move(request, RequestStatus.second_review)
             audit.record(self.db, reviewer, "suspension.first-approval",
                          f"request:{request.id}", {"needs": "a second, different reviewer"})
             return request
@@ -196,7 +197,7 @@ class Desk:
             request.second_reviewer = reviewer
         else:
             request.first_reviewer = reviewer
-        request.status = RequestStatus.approved.value
+        self._move(request, RequestStatus.approved)
         request.decided_at = self.now()
         audit.record(self.db, reviewer, "suspension.approved", f"request:{request.id}",
                      {"first": request.first_reviewer, "second": request.second_reviewer})
@@ -208,12 +209,27 @@ class Desk:
                          {"names": waiting, "by": "bluelamp suspensions tick"})
         return request
 
+    def _move(self, request: SuspensionRequest, to: RequestStatus) -> None:
+        """Change the status only if no one else changed it since we read it (two reviewers
+        clicking at once must not execute a request twice): a conditional UPDATE whose row
+        count says who won, on SQLite and PostgreSQL alike."""
+        changed = self.db.execute(
+            update(SuspensionRequest)
+            .where(SuspensionRequest.id == request.id,
+                   SuspensionRequest.status == request.status)
+            .values(status=to.value)
+            .execution_options(synchronize_session=False))
+        if getattr(changed, "rowcount", 1) != 1:
+            raise CaseError(f"request {request.id} was changed by someone else meanwhile; "
+                            "reload it")
+        set_committed_value(request, "status", to.value)  # written already: not dirty
+
     def reject(self, reviewer: str, request: SuspensionRequest, reason: str) -> None:
         if request.status not in OPEN_REQUEST:
             raise CaseError(f"request {request.id} is {request.status}, not open for review")
         if not reason.strip():
             raise CaseError("a rejection needs a reason", 422)
-        request.status = RequestStatus.rejected.value
+        self._move(request, RequestStatus.rejected)
         request.reason = reason.strip()
         request.decided_at = self.now()
         for item in request.items:
