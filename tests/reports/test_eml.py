@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from bluelamp.act.reports.eml import parse_eml
@@ -58,7 +58,12 @@ MIME = st.builds(
         f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{body}").encode("utf-8", "replace"),
     st.sampled_from(["text/plain", "text/html", "message/feedback-report", "message/rfc822",
                      "multipart/mixed", "multipart/report", "text/rfc822-headers"]),
-    st.text(max_size=500), st.sampled_from(["utf-8", "bogus", "latin-1", ""]))
+    st.lists(st.one_of(st.text(max_size=30), st.sampled_from([
+        "http://a.example/x", "hxxps://b[.]example/y?z=1", '<a href="https://c.example/p">',
+        "www.d.example/q)", "https://e.example/%41%2f.", "https://xn--bcher-kva.example/",
+        "http://[2001:db8::1]:8080/a/../b", "HTTPS://F.EXAMPLE/(x)"])), max_size=12)
+    .map(" ".join),
+    st.sampled_from(["utf-8", "bogus", "latin-1", ""]))
 
 
 @settings(max_examples=300)
@@ -66,3 +71,19 @@ MIME = st.builds(
 def test_structured_garbage_never_raises(data: bytes) -> None:
     parsed = parse_eml(data)
     assert len(parsed.urls) <= 50
+
+
+@settings(max_examples=300)
+@given(MIME)
+def test_parsing_its_own_output_again_changes_nothing(data: bytes) -> None:
+    """Idempotent: the normalised URLs found, written into a new message, are found again
+    (those a text can carry unambiguously: a trailing '.' or ')' reads as punctuation)."""
+    urls = []
+    for url in parse_eml(data).urls:
+        with contextlib.suppress(UrlError):
+            urls.append(normalise(url).url)
+    urls = [u for u in dict.fromkeys(urls) if u[-1] not in ".,;:!?)]}>'\""]
+    note(f"urls: {urls}")
+    message = "From: a@b.example\r\nSubject: again\r\n\r\n" + "\r\n".join(urls) + "\r\n"
+    again = [normalise(u).url for u in parse_eml(message.encode()).urls]
+    assert again == urls
