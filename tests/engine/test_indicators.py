@@ -107,7 +107,8 @@ def test_default_detectors_pass_options(listfile: Path) -> None:
     import datetime as dt
 
     dets = default_detectors(indicators=[listfile], window=dt.timedelta(minutes=10))
-    assert [d.name for d in dets][:2] == ["indicator-match", "nxdomain-burst"]
+    names = [d.name for d in dets]
+    assert "indicator-match" in names and "nxdomain-burst" in names
     assert all(d.window == dt.timedelta(minutes=10) for d in dets
                if d.name in ("indicator-match", "nxdomain-burst"))
 

@@ -85,7 +85,7 @@ def demo(
 def _credentials_table(credentials: dict[str, str]) -> Table:
     table = Table(title="Demo accounts (shown only here)", title_justify="left")
     for col in ("e-mail", "password", "TOTP secret"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for email, cred in credentials.items():
         password, _, totp = cred.partition(" totp:")
         table.add_row(email, password, totp or "-")
