@@ -1,5 +1,6 @@
-"""Complaints reach the requesting agency by e-mail through a real SMTP server (aiosmtpd on
-127.0.0.1), and the public landing page's complaint form works with its CSRF token."""
+"""The registrant notice and complaints to the requesting agency go by e-mail through a real
+SMTP server (aiosmtpd on 127.0.0.1), and the landing page's complaint form works with its
+CSRF token."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ class Inbox:
         return "250 OK"
 
 
+def body(mail: Message) -> str:
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     box = Inbox()
@@ -51,7 +58,7 @@ def test_complaint_is_mailed_to_the_agency_and_form_works(
     with TestClient(create_app(desk_settings)) as client:
         r = client.post("/api/suspensions", headers=people.officer, json={
             "domains": [domain], "category": "phishing", "legal_basis": "Fraud Act 2006",
-            "action": "redirect"})
+            "action": "redirect", "registrant_emails": {domain: "owner@bank.example"}})
         r = client.post(f"/api/suspensions/{r.json()['id']}/approve", headers=people.reviewer)
         assert r.json()["items"][0]["status"] == "suspended"
         page = client.get(f"/suspended/{domain}")
@@ -65,8 +72,12 @@ def test_complaint_is_mailed_to_the_agency_and_form_works(
         r = client.post(f"/suspended/{domain}/complaint", data={
             "contact": "x@y.example", "text": "spam"}, follow_redirects=False)
         assert r.status_code == 403
-    assert len(box.messages) == 1
-    rcpt, mail = box.messages[0]
+    assert len(box.messages) == 2
+    rcpt, notice = box.messages[0]  # the registrant's suspension notice
+    assert rcpt == ["owner@bank.example"]
+    assert "National Crime Agency" in body(notice)
+    assert f"/suspended/{domain}" in body(notice)
+    rcpt, mail = box.messages[1]  # the complaint, routed to the agency
     assert rcpt == ["nca@test.example"]
     assert domain in mail["Subject"]
-    assert "This is our real bank." in mail.get_payload()
+    assert "This is our real bank." in body(mail)

@@ -65,6 +65,7 @@ class NewRequest:
     bulk: bool = False
     lines: Sequence[int] | None = None  # CSV line of each name (bulk)
     merged: dict[str, int] = field(default_factory=dict)
+    registrant_emails: dict[str, str] = field(default_factory=dict)  # name -> address
 
 
 def _utcnow() -> dt.datetime:
@@ -143,6 +144,7 @@ class Desk:
         refusals = {name: self._refusal(name, blocked) for name in names}
         resolved = ctx.resolve_all([n for n in names if refusals[n] is None], self.settings)
         lines = dict(zip(names, new.lines or [], strict=False))
+        emails = {k.lower().strip("."): v for k, v in new.registrant_emails.items()}
         items = []
         for name in names:
             info: dict[str, Any] = dict(lake_info.get(name, {}))
@@ -151,6 +153,7 @@ class Desk:
             items.append(SuspensionItem(
                 request_id=request.id, domain=name, line=lines.get(name),
                 merged=merged_counts[name],
+                registrant_email=emails.get(name),
                 status=ItemStatus.refused.value if reason else ItemStatus.requested.value,
                 note=reason, context=json.dumps(info, default=str)))
         return items
@@ -266,7 +269,8 @@ class Desk:
             item.suspended_at = self.now()
             item.note = seen
             item.notice = notices.registrant_notice(item, request, self.public_url)
-            item.notice_sent_at = notices.deliver(self.settings, item.notice, None)
+            item.notice_sent_at = notices.deliver(self.settings, item.notice,
+                                                  item.registrant_email)
             audit.record(self.db, actor, "suspension.executed", f"domain:{item.domain}", {
                 "request": request.id, "action": request.action,
                 "adapter": self.adapter.name, "verified": seen, "undo": undo[item.domain]})

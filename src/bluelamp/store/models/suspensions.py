@@ -124,6 +124,7 @@ class SuspensionItem(Base):
     context: Mapped[str] = mapped_column(Text, default="{}")  # JSON: resolves, lake, ...
     undo: Mapped[str | None] = mapped_column(Text, default=None)  # JSON RRsets before
     suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    registrant_email: Mapped[str | None] = mapped_column(String(254), default=None)
     notice: Mapped[str | None] = mapped_column(Text, default=None)  # registrant notice
     notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     reinstated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -130,7 +130,8 @@ def item_view(item: SuspensionItem) -> dict[str, Any]:
             "undo": json.loads(item.undo) if item.undo else None,
             "suspended_at": item.suspended_at.isoformat() if item.suspended_at else None,
             "reinstated_at": item.reinstated_at.isoformat() if item.reinstated_at else None,
-            "notice": item.notice,
+            "notice": item.notice, "registrant_email": item.registrant_email,
+            "notice_sent_at": item.notice_sent_at.isoformat() if item.notice_sent_at else None,
             "complaints": [complaint_view(c) for c in item.complaints]}
 
 

@@ -45,6 +45,10 @@ class RequestIn(BaseModel):
     description: str = Field("", max_length=5000)
     urls: list[str] = Field(default_factory=list, max_length=100,
                             description="URLs showing the crime (kept as evidence).")
+    registrant_emails: dict[str, str] = Field(
+        default_factory=dict, max_length=1000,
+        description="Registrant e-mail per name, where known: the suspension notice is "
+        "e-mailed there (when SMTP is configured) as well as stored.")
 
 
 class ReasonIn(BaseModel):
@@ -71,7 +75,8 @@ def api_file(request: Request, db: Db, body: RequestIn,
         row = d.file(principal.name, common.own_agency(d, principal), NewRequest(
             body.domains, body.category.value, body.legal_basis, body.urgency.value,
             body.action.value,
-            body.description, body.urls, bulk=len(body.domains) > 1))
+            body.description, body.urls, bulk=len(body.domains) > 1,
+            registrant_emails=body.registrant_emails))
         db.commit()
     return common.request_view(row, d.now())
 
