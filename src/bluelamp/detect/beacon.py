@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bluelamp import resources
 from bluelamp.detect.base import Finding, WindowContext
+from bluelamp.detect.campaigns import popular_domains
 from bluelamp.domains import registered_domains
 
 US = 1_000_000
@@ -155,8 +154,8 @@ class Beaconing:
         # the domain or its parent: `monitoring.googleapis.com` is a registered domain under
         # the PSL's private section, `googleapis.com` is what the top list knows
         parent = pc.replace_substring_regex(pair_rd, r"^[^.]+\.", "")
-        top = pc.fill_null(pc.or_(pc.is_in(pair_rd, _top_domains()),
-                                  pc.is_in(parent, _top_domains())), False).to_numpy(
+        top = pc.fill_null(pc.or_(pc.is_in(pair_rd, popular_domains()),
+                                  pc.is_in(parent, popular_domains())), False).to_numpy(
             zero_copy_only=False)
         return np.where(top, weight * 0.5, weight), prevalence, popular_at
 
@@ -305,15 +304,6 @@ def _ranks(column: pa.ChunkedArray) -> np.ndarray:
     values = pc.unique(column).sort()
     return np.asarray(pc.index_in(column, values).to_numpy(zero_copy_only=False),
                       dtype=np.int64)
-
-
-@cache
-def _top_domains() -> pa.Array:
-    names = pa.array(resources.benign_domains("top"), pa.string())
-    # the names themselves too: a listed name that is a private public suffix
-    # (`googleapis.com`) has no registered domain of its own
-    both = pa.concat_arrays([names, registered_domains(names)])
-    return pc.unique(both.filter(pc.is_valid(both)))
 
 
 def _duration(seconds: float) -> str:

@@ -12,9 +12,10 @@ from functools import cache
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from bluelamp import resources
-from bluelamp.domains import split_names
+from bluelamp.domains import registered_domains, split_names
 from bluelamp.models import features as F
 
 #: lexical features of a registered label, in this order (see `label_features`)
@@ -159,3 +160,13 @@ def known_families() -> Families:
     means = np.array([p.mean for p in profiles.values()])
     scale = np.maximum(means.std(axis=0), 1e-3)
     return Families(profiles, scale)
+
+
+@cache
+def popular_domains() -> pa.Array:
+    """The embedded top list as registered domains, plus the listed names themselves (a
+    listed name that is a private public suffix, `googleapis.com`, has no registered domain
+    of its own). Used to skip or down-weight domains no malware campaign owns."""
+    names = pa.array(resources.benign_domains("top"), pa.string())
+    both = pa.concat_arrays([names, registered_domains(names)])
+    return pc.unique(both.filter(pc.is_valid(both)))

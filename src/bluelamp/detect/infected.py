@@ -8,7 +8,7 @@ or not): a count, first and last time and a sample name. When the window closes:
 1. A registered domain is **dead** when it got NXDOMAIN and no client got a NOERROR answer for
    any name under it in the window. DNSBL lookups, typos of live sites and search-suffix
    accidents under live zones are thereby ignored; special-use zones (`.arpa`, `.internal`,
-   `.local`, ...) are dropped up front.
+   `.local`, ...) and the embedded top list of popular sites are dropped up front.
 2. Per client: dead domains (`dead`), those also dead for another candidate client
    (`shared`), those asked again at least `persist_s` apart (`persistent`: bots retry the same
    list every cycle, people do not retype typos) and the median DGA score of its dead domains.
@@ -38,7 +38,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluelamp.detect.base import Finding, WindowContext
-from bluelamp.detect.campaigns import Profile, known_families, label_features, pair_strength
+from bluelamp.detect.campaigns import (
+    Profile,
+    known_families,
+    label_features,
+    pair_strength,
+    popular_domains,
+)
 from bluelamp.detect.campaigns import components as connected
 from bluelamp.detect.state import KeyedAggregate
 from bluelamp.domains import registered_domains
@@ -85,8 +91,12 @@ class InfectedClients:
         if rows.num_rows == 0:
             return state
         rd = registered_domains(rows.column("qname"))
-        ok = pc.and_(pc.is_valid(rd), pc.invert(pc.match_substring_regex(rd, SPECIAL_USE)))
-        ok = pc.fill_null(ok, False)
+        # popular sites are neither generated names nor a campaign's C2; they are most of
+        # the traffic, so leaving them out keeps the state small (failures under them are
+        # typos or DNSBL misses, and such a domain is alive anyway)
+        skip = pc.or_(pc.match_substring_regex(rd, SPECIAL_USE),
+                      pc.is_in(rd, popular_domains()))
+        ok = pc.fill_null(pc.and_(pc.is_valid(rd), pc.invert(skip)), False)
         part = pa.table({
             "client": rows.column("client"), "rd": rd,
             "nx": pc.equal(rows.column("rcode"), NXDOMAIN),
