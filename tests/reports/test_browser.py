@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bluelamp.settings import Settings
 from bluelamp.store.models.accounts import Role
-from web.test_browser import page, server  # noqa: F401  (fixtures: Chromium, uvicorn)
+from web.test_browser import _sign_in, page, server  # noqa: F401  (fixtures: Chromium, uvicorn)
 
 from .conftest import Account, report_settings
 
@@ -50,15 +49,27 @@ def test_public_reports_follows_and_checks(page: Any, server: str,  # noqa: F811
     assert "secure-paypa1[.]example" in page.content()  # shown defanged, not as a link
     page.screenshot(path=str(ARTIFACTS / "received.png"), full_page=True)
 
-    # the triage team checks it, routes it, and it is taken down
-    analyst = {"authorization": f"Bearer {accounts_by_role[Role.analyst].token}"}
-    with httpx.Client(base_url=server, headers=analyst) as api:
-        assert api.post("/api/reports/triage/run").json()["checked"] == 1
-        for decision in ({"action": "route"},
-                         {"action": "close", "outcome": "taken-down",
-                          "reason": "The hosting company removed the page."}):
-            r = api.post("/api/reports/decide", json={"codes": [code], **decision})
-            assert r.status_code == 200, r.text
+    # an analyst signs in (password + TOTP) and triages it on the page's forms
+    _sign_in(page, accounts_by_role[Role.analyst])
+    page.goto("/reports/triage")
+    assert code in page.content()
+    page.click("text=Run automatic checks")
+    page.wait_for_url("**/reports/triage?message=**")
+    assert "lookalike: combosquat of paypal" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "triage.png"), full_page=True)
+    form = page.locator("form.decide").first
+    form.locator("select[name=action]").select_option("route")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/reports/triage?message=route**")
+    form = page.locator("form.decide").first
+    form.locator("select[name=action]").select_option("close")
+    form.locator("select[name=outcome]").select_option("taken-down")
+    form.locator("input[name=reason]").fill("The hosting company removed the page.")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/reports/triage?message=close**")
+    page.goto("/reports/metrics")
+    assert page.locator("svg.chart").count() == 6
+    page.screenshot(path=str(ARTIFACTS / "metrics.png"), full_page=True)
 
     page.goto("/report/status")
     page.fill("input[name=code]", code.lower().replace("-", " "))

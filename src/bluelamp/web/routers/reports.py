@@ -14,6 +14,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -379,8 +380,8 @@ def run_triage(request: Request, db: Session, actor: str) -> dict[str, int]:
 def triage_run_form(request: Request, db: Db,
                     principal: Principal = allow("reports:triage")) -> Response:
     done = run_triage(request, db, principal.name)
-    return RedirectResponse(f"/reports/triage?message=checked {done['checked']} report(s)",
-                            status_code=303)
+    return RedirectResponse("/reports/triage?message="
+                            + quote(f"checked {done['checked']} report(s)"), status_code=303)
 
 
 @router.post("/api/reports/triage/run", tags=["public reports: triage"])
@@ -458,17 +459,18 @@ def decide_form(request: Request, db: Db, domain: Annotated[str, Form(max_length
         reports = [r for r in _open_reports(db, 5000)
                    if domain and (r.registered_domain or r.host) == domain]
     if not reports:
-        return RedirectResponse("/reports/triage?error=nothing to decide on", status_code=303)
+        return RedirectResponse("/reports/triage?error=" + quote("nothing to decide on"),
+                                status_code=303)
     try:
         decide(request, db, reports, Decision(codes=[r.code for r in reports], action=action,
                                               outcome=outcome or None, reason=reason,
                                               category=category or None), principal.name)
     except (routing.RoutingError, ValueError) as exc:
         db.rollback()
-        return RedirectResponse(f"/reports/triage?error={exc}", status_code=303)
+        return RedirectResponse("/reports/triage?error=" + quote(str(exc)), status_code=303)
     db.commit()
-    return RedirectResponse(f"/reports/triage?message={action}: {len(reports)} report(s)",
-                            status_code=303)
+    return RedirectResponse("/reports/triage?message="
+                            + quote(f"{action}: {len(reports)} report(s)"), status_code=303)
 
 
 @router.get("/api/reports", tags=["public reports: triage"])
@@ -582,6 +584,7 @@ def adopt_form(request: Request, db: Db, proposal_id: Annotated[int, Form()],
             proposal_id=proposal_id, legal_basis=legal_basis or " ", urgency=urgency))
     except (routing.RoutingError, ValueError) as exc:
         db.rollback()
-        return RedirectResponse(f"/reports/proposals?error={exc}", status_code=303)
-    return RedirectResponse(f"/reports/proposals?message=filed suspension request "
-                            f"{request_id}", status_code=303)
+        return RedirectResponse("/reports/proposals?error=" + quote(str(exc)),
+                                status_code=303)
+    return RedirectResponse("/reports/proposals?message="
+                            + quote(f"filed suspension request {request_id}"), status_code=303)
