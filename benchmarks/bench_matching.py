@@ -155,7 +155,8 @@ def _serve_app(settings: Settings, port: int) -> uvicorn.Server:
     return server
 
 
-def _setup(db_url: str, hook: str, base: str) -> tuple[str, int, int]:
+def _database(db_url: str) -> str:
+    """Migrated database with one subscriber organisation; returns its API token."""
     engine = make_engine(db_url)
     upgrade(engine)
     with transaction(session_factory(engine)) as db:
@@ -165,12 +166,17 @@ def _setup(db_url: str, hook: str, base: str) -> tuple[str, int, int]:
                              "Bench Co")
         token = accounts.create_token(db, "bench", "sub@bench.example")
     engine.dispose()
+    return token
+
+
+def _subscribe(base: str, token: str, hook: str) -> int:
+    """An SSE-read subscription and a webhook one; returns the first's id."""
     headers = {"authorization": f"Bearer {token}"}
     sse = httpx.post(f"{base}/api/subscriptions", headers=headers,
                      json={"name": "sse"}).json()["id"]
-    wh = httpx.post(f"{base}/api/subscriptions", headers=headers,
-                    json={"name": "hook", "channel": "webhook", "webhook_url": hook}).json()["id"]
-    return token, sse, wh
+    httpx.post(f"{base}/api/subscriptions", headers=headers,
+               json={"name": "hook", "channel": "webhook", "webhook_url": hook})
+    return int(sse)
 
 
 def _free_port() -> int:
@@ -192,8 +198,9 @@ def bench_latency(count: int, poll: float) -> None:
         "sharing": {"poll_seconds": poll}})
     lake = Lake(tmp / "lake")
     base = f"http://127.0.0.1:{port}"
+    token = _database(settings.database.url)
     engine_ready = _serve_app(settings, port)
-    token, sse_id, _ = _setup(settings.database.url, hook, base)
+    sse_id = _subscribe(base, token, hook)
     got: dict[str, float] = {}
 
     def listen() -> None:
