@@ -271,3 +271,17 @@ def test_webhook_body_in_the_subscription_format(live: Live, receiver: Receiver,
     else:
         assert [json.loads(line)["id"] for line in text.splitlines()] == [
             "s-ip-amber", "s-c2-green", "s-phish-clear", "s-v6-green"]
+
+
+def test_a_failing_poll_is_logged_once_a_minute(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    from bluelamp.act.feeds.live import FeedHub
+    from bluelamp.settings import SharingSettings
+
+    hub = FeedHub(Lake(tmp_path), None, SharingSettings())  # type: ignore[arg-type]
+    for _ in range(5):
+        hub._report(RuntimeError("database unreachable"))
+    hub._report(RuntimeError("another problem"))
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["live feed poll failed: RuntimeError: database unreachable",
+                        "live feed poll failed: RuntimeError: another problem"]

@@ -51,6 +51,7 @@ class FeedHub:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
+    _logged: dict[str, float] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ subscribers (SSE)
 
@@ -84,11 +85,20 @@ class FeedHub:
         while not self._stop.is_set():
             try:
                 await asyncio.to_thread(self.poll_once)
-            except Exception:  # a bad file or a database hiccup must not end the feed
-                log.exception("live feed poll failed")
+            except Exception as exc:  # a bad file or a database hiccup must not end the feed
+                self._report(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.settings.poll_seconds)
             self.wake.clear()
+
+    def _report(self, exc: Exception) -> None:
+        """Log a failing poll, but the same failure at most once a minute (a missing table
+        or an unreachable database would otherwise fill the log twice a second)."""
+        key = f"{type(exc).__name__}: {exc}"[:200]
+        now = time.monotonic()
+        if now - self._logged.get(key, -1e9) >= 60:
+            self._logged[key] = now
+            log.error("live feed poll failed: %s", key, exc_info=exc)
 
     def stop(self) -> None:
         self._stop.set()
