@@ -195,7 +195,7 @@ def bench_latency(count: int, poll: float) -> None:
     port = _free_port()
     settings = Settings.model_validate({
         "database": {"url": f"sqlite:///{tmp / 'b.db'}"}, "lake": {"path": str(tmp / "lake")},
-        "sharing": {"poll_seconds": poll}})
+        "sharing": {"poll_seconds": poll, "webhook_allow_private": True}})
     lake = Lake(tmp / "lake")
     base = f"http://127.0.0.1:{port}"
     token = _database(settings.database.url)

@@ -305,6 +305,9 @@ class SharingSettings(BaseModel):
         3600.0, description="Longest wait between two attempts of a webhook delivery.")
     webhook_timeout_seconds: float = Field(
         10.0, description="How long one webhook POST may take.")
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on loopback, private, link-local or other "
+        "non-public addresses (off: a subscriber cannot make the server call internal hosts).")
     sse_keepalive_seconds: float = Field(
         15.0, description="Interval of SSE comment lines that keep idle connections open.")
     pull_default_hours: int = Field(

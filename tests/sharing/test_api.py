@@ -63,7 +63,7 @@ def test_bad_subscriptions_are_refused(client: TestClient,
 def test_webhook_subscription_returns_its_secret_once(
         client: TestClient, accounts_by_role: dict[Role, Account]) -> None:
     sub = accounts_by_role[Role.subscriber]
-    made = subscribe(client, sub, channel="webhook", webhook_url="http://127.0.0.1:9/hook")
+    made = subscribe(client, sub, channel="webhook", webhook_url="https://soc.example/hook")
     assert made["webhook_secret"].startswith("whsec_")
     listed = client.get("/api/subscriptions", headers=bearer(sub)).text
     assert made["webhook_secret"] not in listed
@@ -277,3 +277,29 @@ def test_share_reports_command_writes_one_csv_per_subscription(
     text = path.read_text()
     _no_secrets(text)
     assert text.startswith("id,")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/x", "http://[::1]/x",
+                                 "http://10.1.2.3/x", "http://169.254.169.254/latest",
+                                 "http://localhost/x", "ftp://soc.example/x"])
+def test_webhooks_to_internal_addresses_are_refused(
+        client: TestClient, accounts_by_role: dict[Role, Account], url: str) -> None:
+    r = client.post("/api/subscriptions", headers=bearer(accounts_by_role[Role.subscriber]),
+                    json={"name": "ssrf", "channel": "webhook", "webhook_url": url})
+    assert r.status_code == 422 and "webhook_url" in r.text, r.text
+
+
+def test_delivery_refuses_a_name_that_now_points_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from bluelamp.act.feeds import webhooks
+
+    def fake(host: str, *args: object, **kwargs: object) -> list[tuple[Any, ...]]:
+        address = "10.0.0.5" if host == "rebound.example" else "93.184.215.14"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    assert webhooks.url_problem("https://soc.example/x") is None
+    problem = webhooks.url_problem("https://rebound.example/x")
+    assert problem and "non-public 10.0.0.5" in problem
+    assert webhooks.url_problem("https://rebound.example/x", allow_private=True) is None

@@ -96,7 +96,8 @@ def live(tmp_path: Path, db_url: str, accounts_by_role: dict[Role, Account],
          serve: Callable[[FastAPI], str]) -> Live:
     lake = Lake(tmp_path / "lake")
     settings = make_settings(db_url, lake.root, webhook_backoff_seconds=0.2,
-                             webhook_max_attempts=3, filter_refresh_seconds=0.5)
+                             webhook_max_attempts=3, filter_refresh_seconds=0.5,
+                             webhook_allow_private=True)  # the receiver is on 127.0.0.1
     return Live(serve(create_app(settings)), lake, accounts_by_role[Role.subscriber])
 
 

@@ -127,7 +127,8 @@ class FeedHub:
     def _policy(self) -> webhooks.RetryPolicy:
         s = self.settings
         return webhooks.RetryPolicy(s.webhook_max_attempts, s.webhook_backoff_seconds,
-                                    s.webhook_backoff_max_seconds, s.webhook_timeout_seconds)
+                                    s.webhook_backoff_max_seconds, s.webhook_timeout_seconds,
+                                    s.webhook_allow_private)
 
     def _fresh(self, events: pa.Table) -> pa.Table:
         ids = events.column("id").to_pylist()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bluelamp import taxonomy
-from bluelamp.act.feeds import tlp
+from bluelamp.act.feeds import tlp, webhooks
 from bluelamp.act.feeds.matching import Filter
 from bluelamp.errors import BluelampError
 from bluelamp.store import audit
@@ -47,7 +47,7 @@ class Spec:
     webhook_url: str | None = None
 
 
-def _check(spec: Spec) -> None:
+def _check(spec: Spec, allow_private: bool) -> None:
     if not spec.name.strip() or len(spec.name) > 100:
         raise SubscriptionError("name: 1 to 100 characters")
     unknown = [t for t in spec.event_types if t not in taxonomy.CLASS_OF_TYPE]
@@ -64,15 +64,21 @@ def _check(spec: Spec) -> None:
         raise SubscriptionError(f"channel: one of {', '.join(Channel.__members__)}")
     if spec.channel == Channel.webhook and not _http_url(spec.webhook_url):
         raise SubscriptionError("webhook_url: an http(s) URL is required for webhooks")
+    if spec.channel == Channel.webhook:
+        problem = webhooks.url_problem(str(spec.webhook_url), allow_private, resolve=False)
+        if problem:
+            raise SubscriptionError(problem)
 
 
 def _http_url(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("https://", "http://")) and len(str(url)) <= 500
 
 
-def create(db: Session, actor: str, org: Organisation, spec: Spec) -> Subscription:
-    """A new subscription; webhooks get a fresh signing secret (returned on the row)."""
-    _check(spec)
+def create(db: Session, actor: str, org: Organisation, spec: Spec,
+           allow_private: bool = False) -> Subscription:
+    """A new subscription; webhooks get a fresh signing secret (returned on the row).
+    `allow_private`: accept webhook URLs on non-public addresses (sharing settings)."""
+    _check(spec, allow_private)
     row = Subscription(org_id=org.id, created_by=actor, **_columns(spec))
     if spec.channel == Channel.webhook:
         row.webhook_secret = security.new_token("whsec_")
@@ -83,8 +89,9 @@ def create(db: Session, actor: str, org: Organisation, spec: Spec) -> Subscripti
     return row
 
 
-def update(db: Session, actor: str, row: Subscription, spec: Spec) -> Subscription:
-    _check(spec)
+def update(db: Session, actor: str, row: Subscription, spec: Spec,
+           allow_private: bool = False) -> Subscription:
+    _check(spec, allow_private)
     for key, value in _columns(spec).items():
         setattr(row, key, value)
     if spec.channel == Channel.webhook and not row.webhook_secret:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import pyarrow as pa
@@ -33,10 +36,42 @@ class RetryPolicy:
     base_seconds: float = 30.0
     max_seconds: float = 3600.0
     timeout_seconds: float = 10.0
+    allow_private: bool = False
 
     def delay(self, attempts: int) -> float:
         """Wait before attempt number `attempts + 1` (attempts already made ≥ 1)."""
         return min(self.max_seconds, self.base_seconds * 2 ** (attempts - 1))
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast
+
+
+def url_problem(url: str, allow_private: bool = False, resolve: bool = True) -> str | None:
+    """Why a webhook URL may not be called, or None. Without `allow_private` the host must
+    be public: an IP literal is checked as is, a name through its addresses (`resolve`; at
+    creation only the literal and `localhost` are checked, at delivery every address)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "webhook_url: an http(s) URL with a host"
+    host = parts.hostname
+    if allow_private:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"webhook_url: {host} is not a public host"
+    try:
+        return None if _public(host) else f"webhook_url: {host} is not a public address"
+    except ValueError:
+        pass  # a name
+    if not resolve:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"
+    bad = sorted({str(info[4][0]) for info in infos if not _public(str(info[4][0]))})
+    return f"{host} resolves to non-public {', '.join(bad)}" if bad else None
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -99,7 +134,7 @@ def attempt(db: Session, row: WebhookDelivery, client: httpx.Client,
     sub = db.get(Subscription, row.subscription_id)
     now = dt.datetime.now(dt.UTC)
     row.attempts += 1
-    error = _post(client, sub, row) if sub is not None else "subscription gone"
+    error = _post(client, sub, row, policy) if sub is not None else "subscription gone"
     if error is None:
         row.status = DeliveryStatus.delivered.value
         row.delivered_at = now
@@ -113,9 +148,14 @@ def attempt(db: Session, row: WebhookDelivery, client: httpx.Client,
     return False
 
 
-def _post(client: httpx.Client, sub: Subscription, row: WebhookDelivery) -> str | None:
+def _post(client: httpx.Client, sub: Subscription, row: WebhookDelivery,
+          policy: RetryPolicy) -> str | None:
     if not sub.webhook_url or not sub.webhook_secret:
         return "no webhook URL or secret"
+    # checked again at every attempt: a name may have been re-pointed since creation
+    problem = url_problem(sub.webhook_url, policy.allow_private)
+    if problem:
+        return f"refused: {problem}"
     body = row.body.encode()
     headers = {"Content-Type": CONTENT_TYPES.get(sub.format, "application/json"),
                SIGNATURE_HEADER: sign(sub.webhook_secret, body), DELIVERY_HEADER: str(row.id)}

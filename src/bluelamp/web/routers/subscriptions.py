@@ -59,6 +59,10 @@ def own(db: Session, principal: Principal, sub_id: int) -> Subscription:
     return row
 
 
+def _private(request: Request) -> bool:
+    return bool(request.app.state.settings.sharing.webhook_allow_private)
+
+
 def _hub(request: Request) -> FeedHub:
     hub: FeedHub = request.app.state.feed_hub
     return hub
@@ -79,7 +83,7 @@ def create_subscription(request: Request, db: Db, body: SubscriptionIn,
     org = db.get(Organisation, _org_id(principal))
     assert org is not None
     try:
-        row = subscriptions.create(db, principal.name, org, body.spec())
+        row = subscriptions.create(db, principal.name, org, body.spec(), _private(request))
         db.commit()
     except subscriptions.SubscriptionError as exc:
         db.rollback()
@@ -96,7 +100,7 @@ def update_subscription(request: Request, db: Db, sub_id: int, body: Subscriptio
                         principal: Principal = allow(PERM)) -> dict[str, Any]:
     row = own(db, principal, sub_id)
     try:
-        subscriptions.update(db, principal.name, row, body.spec())
+        subscriptions.update(db, principal.name, row, body.spec(), _private(request))
         db.commit()
     except subscriptions.SubscriptionError as exc:
         db.rollback()
@@ -242,7 +246,7 @@ def create_form(request: Request, db: Db, name: Annotated[str, Form(max_length=1
                               tlp_clearance=tlp_clearance, min_confidence=min_confidence,
                               event_types=event_types or [], webhook_url=webhook_url or None)
     try:
-        row = subscriptions.create(db, principal.name, org, spec)
+        row = subscriptions.create(db, principal.name, org, spec, _private(request))
         db.commit()
     except subscriptions.SubscriptionError as exc:
         db.rollback()
