@@ -151,12 +151,15 @@ class Beaconing:
         idx = pc.index_in(pair_rd, per_rd.column("rd")).to_numpy(zero_copy_only=False)
         prevalence = per_rd.column("client_count").to_numpy()[idx].astype(np.float64)
         weight = np.minimum(1.0, popular_at / np.maximum(prevalence, 1.0))
-        # the domain or its parent: `monitoring.googleapis.com` is a registered domain under
-        # the PSL's private section, `googleapis.com` is what the top list knows
-        parent = pc.replace_substring_regex(pair_rd, r"^[^.]+\.", "")
-        top = pc.fill_null(pc.or_(pc.is_in(pair_rd, popular_domains()),
-                                  pc.is_in(parent, popular_domains())), False).to_numpy(
-            zero_copy_only=False)
+        # the domain or any parent: `x.iot.us-east-1.amazonaws.com` is a registered domain
+        # under the PSL's private section, `amazonaws.com` is what the top list knows
+        listed = popular_domains()
+        top = pc.fill_null(pc.is_in(pair_rd, listed), False)
+        parent = pair_rd
+        for _ in range(4):
+            parent = pc.replace_substring_regex(parent, r"^[^.]*\.?", "")
+            top = pc.or_(top, pc.fill_null(pc.is_in(parent, listed), False))
+        top = top.to_numpy(zero_copy_only=False)
         return np.where(top, weight * 0.5, weight), prevalence, popular_at
 
     def _finding(self, i: int, s: dict[str, np.ndarray], final: np.ndarray,
