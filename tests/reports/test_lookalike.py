@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bluelamp.act.reports.lookalike import LookalikeChecker, edit_distance, skeleton
+from bluelamp.act.reports.lookalike import LookalikeChecker
+from bluelamp.detect.lexical import skeleton
 from bluelamp.simulate.phishing import BRANDS, lookalikes
 
 CHECKER = LookalikeChecker({"paypal": ["paypal.com"], "microsoft": ["microsoft.com"],
@@ -45,7 +46,26 @@ def test_simulated_imitations_are_caught() -> None:
     assert missed == []
 
 
-def test_helpers() -> None:
+def test_skeleton_and_edit_distance() -> None:
+    """The shared decision's helpers, through the checker: an IDN confusable reads as the
+    brand, a transposition is one edit, three letters more is not a typo."""
     assert skeleton("xn--pypal-4ve") == "paypal"  # Cyrillic а
-    assert edit_distance("paypal", "pyapal") == 1
-    assert edit_distance("a", "abcdef") == 3
+    found = CHECKER.check("pyapal.com")
+    assert found is not None and (found.brand, found.kind) == ("paypal", "typosquat")
+    assert CHECKER.check("paypalabc.com") is None
+
+
+def test_brand_next_to_an_ordinary_word_is_not_a_combosquat() -> None:
+    """The keyword is required (the detector's rule, now triage's too): a brand next to an
+    arbitrary word is usually a fan site or a reseller."""
+    assert CHECKER.check("paypal-fans.example") is None
+    assert CHECKER.check("paypal-login.example") is not None
+    checker = LookalikeChecker({"paypal": ["paypal.com"]}, keywords=["fans"])
+    found = checker.check("paypal-fans.example")
+    assert found is not None and found.kind == "combosquat"
+
+
+def test_check_all_matches_check() -> None:
+    hosts = ["paypal.com", "paypa1.com", "www.paypal-secure.example", "example.com",
+             "paypal.support", "paypa1.com"]
+    assert CHECKER.check_all(hosts) == [CHECKER.check(h) for h in hosts]

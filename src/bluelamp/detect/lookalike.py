@@ -2,61 +2,42 @@
 brand (`[detect] protected_brands`: brand → its genuine registered domains).
 
 Per window the detector keeps one row per distinct registered domain (queries, clients,
-first/last time). When the window closes it compares the distinct registered labels with
-every brand in one DuckDB query (labels × brands):
+first/last time). When the window closes it asks `bluelamp.detect.brands` — the one place
+that decides whether a registered domain imitates a brand (the same code serves report
+triage and the suspension desk) — about the domains it has not judged before, in one
+vectorised query (labels × brands). The kinds it can answer here:
 
-- **homoglyph**: the label's *skeleton* equals the brand's but the label is not the brand:
-  IDN confusables (`xn--pypal-4ve` is "pаypal" with a Cyrillic а), digit swaps (`paypa1`),
-  letter pairs (`rnicrosoft`). The skeleton (`lexical.skeleton`) decodes Punycode and maps
-  a documented subset of Unicode TR39 confusables to Latin letters.
-- **typosquat**: Damerau-Levenshtein distance 1 from the brand's skeleton (2 for brands of
-  eight or more letters); brands shorter than five letters only count a doubled letter
-  (`dhll`), because one edit of a short name hits ordinary words.
-- **combosquat**: the brand is a hyphen-separated token of the label (or, for brands of five
-  or more letters, a substring) *and* the label also contains one of
-  `[detect] lookalike_keywords` (`paypal-login-secure`, `hmrc-refund`, `amazonverify`).
-  The keyword is required because a brand next to an arbitrary word is usually a fan site,
-  a reseller or an unrelated business.
+- **homoglyph**: the label's *skeleton* equals the brand's but the label is not the brand
+  (`xn--pypal-4ve` is "pаypal" with a Cyrillic а; `paypa1`; `rnicrosoft`);
+- **typosquat**: one edit from the brand (two for brands of eight or more letters); a brand
+  shorter than five letters only counts a doubled letter (`dhll`);
+- **combosquat**: the brand next to one of `[detect] lookalike_keywords`
+  (`paypal-login-secure`, `hmrc-refund`); without the keyword it is usually a fan site, a
+  reseller or an unrelated business.
 
-A brand's own genuine domains are never flagged. Findings are per registered domain, so a
-phishing domain is reported the first window it is looked up, while it is young.
+The tld-swap and subdomain kinds of `brands` are not asked for: in traffic they would
+flag the brands' own unlisted country domains. A brand's own genuine domains (and names
+under them) are never flagged. A name that never resolved is not reported (a user's typo
+cannot host a page). Findings are per registered domain, so a phishing domain is reported
+the first window it is looked up, while it is young.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluelamp.detect import lexical
 from bluelamp.detect.base import Finding, WindowContext
+from bluelamp.detect.brands import KIND_SCORE, Brands
 from bluelamp.detect.state import KeyedAggregate
 
-KIND_SCORE = {"homoglyph": 0.95, "typosquat": 0.8, "combosquat": 0.85}
-
-_SQL = """
-SELECT d.domain, b.brand, d.label,
-  CASE
-    WHEN d.skel = b.skel AND d.label <> b.brand THEN 'homoglyph'
-    WHEN (list_contains(d.tokens, b.skel)
-          OR (length(b.skel) >= 5 AND contains(d.skel, b.skel)))
-         AND d.has_keyword THEN 'combosquat'
-    WHEN length(b.skel) >= 5 AND d.skel <> b.skel
-         AND abs(length(d.skel) - length(b.skel)) <= 2
-         AND damerau_levenshtein(d.skel, b.skel)
-             <= CASE WHEN length(b.skel) >= 8 THEN 2 ELSE 1 END THEN 'typosquat'
-    WHEN length(b.skel) < 5 AND d.skel <> b.skel AND d.squeezed = b.skel THEN 'typosquat'
-  END AS kind
-FROM labels d CROSS JOIN brands b
-WHERE NOT list_contains(b.genuine, d.domain)
-"""
 #: registered domains whose verdict is remembered; the memo is emptied when it would grow
 #: past this (bounded memory)
 VERDICT_CACHE = 1_000_000
@@ -69,6 +50,7 @@ class Lookalike:
     brands: Mapping[str, Sequence[str]] = field(default_factory=dict)
     keywords: Sequence[str] = ()
     _verdicts: dict[str, tuple[str, str] | None] = field(default_factory=dict, repr=False)
+    _brands: Brands | None = field(default=None, init=False, repr=False)
     window: dt.timedelta = dt.timedelta(hours=1)
     max_findings: int = 1000
     name: str = "lookalike"
@@ -150,36 +132,13 @@ class Lookalike:
                          "brand": pa.array([v[0] for _, v in hits], pa.string()),  # type: ignore[index]
                          "kind": pa.array([v[1] for _, v in hits], pa.string())})  # type: ignore[index]
 
-    def _compare(self, domains: list[str], labels_py: list[str]) -> pa.Table:
-        """One DuckDB query over these labels × the brands."""
-        skel = [lexical.skeleton(x) for x in labels_py]
-        words = "|".join(re.escape(lexical.skeleton(w)) for w in self.keywords if w)
-        keyword = re.compile(words) if words else None
-        labels = pa.table({
-            "domain": pa.array(domains, pa.string()),
-            "label": pa.array(labels_py, pa.string()), "skel": skel,
-            "squeezed": [_squeeze(x) for x in skel],
-            "tokens": [[lexical.skeleton(t) for t in x.split("-") if t] for x in labels_py],
-            "has_keyword": [bool(keyword and keyword.search(x)) for x in skel],
-        })
-        brands = pa.table({
-            "brand": list(self.brands),
-            "skel": [lexical.skeleton(b.lower()) for b in self.brands],
-            "genuine": [[d.lower().strip(".") for d in ds] for ds in self.brands.values()],
-        })
-        con = duckdb.connect()
-        try:
-            con.register("labels", labels)
-            con.register("brands", brands)
-            hits = con.sql(f"""
-                SELECT domain, arg_max(brand, rank) AS brand, arg_max(kind, rank) AS kind
-                FROM (SELECT *, CASE kind WHEN 'homoglyph' THEN 3 WHEN 'combosquat' THEN 2
-                                          ELSE 1 END AS rank
-                      FROM ({_SQL}) WHERE kind IS NOT NULL)
-                GROUP BY domain ORDER BY domain""").arrow()
-        finally:
-            con.close()
-        return hits.read_all() if isinstance(hits, pa.RecordBatchReader) else hits
+    def _compare(self, domains: list[str], labels: list[str]) -> pa.Table:
+        """(domain, brand, kind) of the lookalikes among these registered domains."""
+        if self._brands is None:
+            self._brands = Brands(self.brands, self.keywords)
+        hits = self._brands.match(domains, labels)
+        return pa.table({"domain": pa.array(domains, pa.string()).take(hits.column("i")),
+                         "brand": hits.column("brand"), "kind": hits.column("kind")})
 
     def _finding(self, row: dict[str, Any], brand: str, kind: str,
                  ctx: WindowContext) -> Finding:
@@ -205,11 +164,6 @@ class Lookalike:
             subject=domain, score=KIND_SCORE[kind], first_seen=row["first"],
             last_seen=row["last"], count=row["queries"], evidence=evidence,
             explanation=explanation, sensor=row["sensor"])
-
-
-def _squeeze(text: str) -> str:
-    """Runs of one letter folded to one (dhll → dhl)."""
-    return "".join(c for i, c in enumerate(text) if i == 0 or c != text[i - 1])
 
 
 def lookalike(window: dt.timedelta | None = None, settings: Any = None) -> Lookalike:

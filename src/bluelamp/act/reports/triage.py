@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bluelamp.act.reports import rules
 from bluelamp.act.reports.lookalike import LookalikeChecker
+from bluelamp.detect.brands import Verdict
 from bluelamp.domains import is_ip
 from bluelamp.settings import ReportSettings
 from bluelamp.store.lake import Lake
@@ -114,16 +115,20 @@ class Triage:
         except Exception as exc:  # an unreadable lake must not stop triage
             hits, lake_error = {}, f"{type(exc).__name__}: {exc}"[:200]
         dns_cache: dict[str, dict[str, Any]] = {}
+        # one lookalike query for all hosts that have a registered domain
+        hosts = sorted({r.host for r in reports if r.registered_domain})
+        looks = dict(zip(hosts, self.looks.check_all(hosts), strict=True))
         for report in reports:
             if report.host not in dns_cache:
                 dns_cache[report.host] = ({"resolves": True, "addresses": [report.host]}
                                           if is_ip(report.host)
                                           else resolves(report.host, self.settings))
-            self._apply(report, dns_cache[report.host], hits, lake_error)
+            self._apply(report, dns_cache[report.host], hits, lake_error,
+                        looks.get(report.host) if report.registered_domain else None)
 
     def _apply(self, report: PublicReport, dns_result: dict[str, Any],
-               hits: dict[str, list[dict[str, Any]]], lake_error: str | None) -> None:
-        look = self.looks.check(report.host) if report.registered_domain else None
+               hits: dict[str, list[dict[str, Any]]], lake_error: str | None,
+               look: Verdict | None) -> None:
         reg = report.registered_domain
         found = hits.get(report.host, []) + (hits.get(reg, []) if reg and reg != report.host
                                              else [])
