@@ -1,6 +1,7 @@
-"""Automatic context for a requested name: does it resolve, and what do Bluelamp's own
-detectors and the threat feeds in the lake know about it. (No brand/lookalike scorer exists
-in this code base yet, so no lookalike check is made.)"""
+"""Automatic context for a requested name: does it resolve, what do Bluelamp's own
+detectors and the threat feeds in the lake know about it, and does it imitate a protected
+brand (the lookalike decision of `bluelamp.detect.brands`, the one the DNS detector and
+report triage use, with the detector's `[detect] protected_brands` and keywords)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 import dns.exception
 import dns.resolver
 
-from bluelamp.settings import SuspensionSettings
+from bluelamp.detect.brands import Brands
+from bluelamp.settings import DetectSettings, Settings, SuspensionSettings
 from bluelamp.store.lake import Lake
 
 RESOLVE_LIMIT = 50  # names per request checked by DNS; bulk requests beyond this are not
@@ -76,3 +78,21 @@ def lake_context(lake: Lake | None, names: Sequence[str]) -> dict[str, dict[str,
         for ctx in out.values():
             ctx["lake_error"] = f"{type(exc).__name__}: {exc}"[:200]
     return out
+
+
+def protected_brands(settings: Settings | None = None) -> Brands:
+    """The brand check of the desk: `[detect] protected_brands` and `lookalike_keywords`
+    (defaults without settings), with the host kinds (tld-swap, subdomain) — a requested
+    name is already suspect, as a reported URL is."""
+    detect = settings.detect if settings is not None else DetectSettings()
+    return Brands(detect.protected_brands, detect.lookalike_keywords, host_kinds=True)
+
+
+def lookalike_context(names: Sequence[str], brands: Brands | None = None
+                      ) -> dict[str, dict[str, Any]]:
+    """`{"lookalike": verdict or None}` of each name, in one query for all names; None
+    says "checked: imitates no protected brand"."""
+    verdicts = (brands if brands is not None else protected_brands()).verdicts(names)
+    return {name: {"lookalike": None if v is None else {
+                "brand": v.brand, "kind": v.kind, "score": v.score, "label": v.label}}
+            for name, v in zip(names, verdicts, strict=True)}

@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bluelamp.act.cases import context as ctx
 from bluelamp.act.cases import notices
 from bluelamp.act.cases.clock import add_working_days
+from bluelamp.detect.brands import Brands
 from bluelamp.errors import BluelampError
 from bluelamp.registry import build_adapter
 from bluelamp.registry.base import RegistryAdapter, RegistryError, zone_of
@@ -81,6 +82,7 @@ class Desk:
     now: Callable[[], dt.datetime] = _utcnow
     public_url: str = "http://127.0.0.1:8000"
     adapter_error: str = "no registry adapter configured (suspensions.adapter)"
+    brands: Brands | None = None  # the lookalike check of the context (None: default brands)
 
     # ------------------------------------------------------------------ agencies
 
@@ -141,6 +143,7 @@ class Desk:
         merged_counts = {n: counts[n] - 1 + new.merged.get(n, 0) for n in names}
         blocked = self._blocked(names)
         lake_info = ctx.lake_context(self.lake, names)
+        looks = ctx.lookalike_context(names, self.brands)
         refusals = {name: self._refusal(name, blocked) for name in names}
         resolved = ctx.resolve_all([n for n in names if refusals[n] is None], self.settings)
         lines = dict(zip(names, new.lines or [], strict=False))
@@ -149,6 +152,7 @@ class Desk:
         for name in names:
             info: dict[str, Any] = dict(lake_info.get(name, {}))
             info.update(resolved.get(name, {}))
+            info.update(looks[name])
             reason = refusals[name]
             items.append(SuspensionItem(
                 request_id=request.id, domain=name, line=lines.get(name),
@@ -404,7 +408,7 @@ def build_desk(db: Session, settings: Settings, lake: Lake | None = None,
     except RegistryError as exc:
         error = f"registry adapter not usable: {exc}"
     return Desk(db, settings.suspensions, adapter, lake, now or _utcnow,
-                settings.web.public_url, error)
+                settings.web.public_url, error, ctx.protected_brands(settings))
 
 
 def _check_choice(name: str, value: str, choices: type[Category | Urgency | Action]) -> None:
