@@ -27,6 +27,8 @@ def train_dga(
                     ] = 18,
     sample: Annotated[int | None, typer.Option(
         help="Train on a random subsample of this many labels (for quick checks).")] = None,
+    max_iter: Annotated[int, typer.Option(min=1, help="Cap on optimiser iterations (quick "
+                                          "checks use fewer).")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Train the DGA scorer on every embedded DGA family against both benign lists and write
@@ -43,7 +45,8 @@ def train_dga(
     corpus = T.load_corpus()
     if sample is not None and sample < len(corpus):
         corpus = T.subsample(corpus, sample, seed)
-    model = T.fit(corpus, c=T.DEFAULT_C if c is None else c, bits=bits, seed=seed)
+    model = T.fit(corpus, c=T.DEFAULT_C if c is None else c, bits=bits, seed=seed,
+                  max_iter=max_iter)
     model.save(out)
     summary = {**model.meta, "out": str(out), "seconds": round(time.perf_counter() - started, 1),
                "bytes": out.stat().st_size}

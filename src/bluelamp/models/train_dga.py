@@ -33,6 +33,7 @@ from bluelamp.models.dga import DGAModel, scoring_labels
 
 DEFAULT_BITS = 18
 DEFAULT_C = 3.0
+DEFAULT_MAX_ITER = 1000
 WORD_BITS = 24
 PROVIDER_MIN_SUBDOMAINS = 3
 
@@ -141,9 +142,10 @@ def design(labels: Sequence[str], lex: Lexicon, bits: int) -> tuple[Any, np.ndar
 
 def fit(
     corpus: Corpus, *, c: float = DEFAULT_C, bits: int = DEFAULT_BITS, seed: int = 0,
-    meta: dict[str, Any] | None = None,
+    max_iter: int = DEFAULT_MAX_ITER, meta: dict[str, Any] | None = None,
 ) -> DGAModel:
-    """Fit the logistic regression on `corpus` and return a scorer."""
+    """Fit the logistic regression on `corpus` and return a scorer. `max_iter` caps the lbfgs
+    iterations (quick checks use fewer; the result stays deterministic)."""
     from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
@@ -153,7 +155,7 @@ def fit(
     scale = dense.std(axis=0)
     scale[scale == 0] = 1.0
     x = sparse.hstack([grams, sparse.csr_matrix((dense - mean) / scale)]).tocsr()
-    clf = LogisticRegression(C=c, max_iter=1000, tol=1e-4, random_state=seed)
+    clf = LogisticRegression(C=c, max_iter=max_iter, tol=1e-4, random_state=seed)
     clf.fit(x, corpus.y, sample_weight=corpus.weight)
     coef = clf.coef_.ravel()
     info = {"c": c, "bits": bits, "seed": seed, "n_train": len(corpus),
