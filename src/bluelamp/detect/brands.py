@@ -49,8 +49,6 @@ from bluelamp.domains import split_name
 #: kind → score, strongest first (the order also ranks the kinds)
 KIND_SCORE = {"homoglyph": 0.95, "combosquat": 0.85, "typosquat": 0.8, "subdomain": 0.75,
               "tld-swap": 0.7}
-#: the kinds a host check adds to the registered-domain kinds
-HOST_KINDS = ("subdomain", "tld-swap")
 
 _KIND = """
 CASE
@@ -67,14 +65,11 @@ CASE
 END"""
 _RANK = " ".join(f"WHEN '{k}' THEN {len(KIND_SCORE) - n}" for n, k in enumerate(KIND_SCORE))
 _SQL = f"""
-WITH real AS (SELECT pos, unnest(genuine) AS g FROM brands),
-pairs AS (
-  SELECT d.i, b.brand, b.pos, {_KIND} AS kind
-  FROM labels d CROSS JOIN brands b
-  WHERE NOT EXISTS (SELECT 1 FROM real r WHERE r.pos = b.pos
-                    AND (d.host = r.g OR ends_with(d.host, '.' || r.g))))
 SELECT i, arg_max(brand, rank) AS brand, arg_max(kind, rank) AS kind
-FROM (SELECT *, (CASE kind {_RANK} END) * 65536 - pos AS rank FROM pairs
+FROM (SELECT *, (CASE kind {_RANK} END) * 65536 - pos AS rank
+      FROM (SELECT d.i, b.brand, b.pos, {_KIND} AS kind
+            FROM labels d CROSS JOIN brands b
+            WHERE NOT list_contains(d.genuine_for, b.pos))
       WHERE kind IS NOT NULL)
 GROUP BY i ORDER BY i"""
 
@@ -106,6 +101,10 @@ class Brands:
         self.genuine = {b: tuple(d.lower().strip(".") for d in ds)
                         for b, ds in brands.items() if b.strip()}
         self.host_kinds = host_kinds
+        self._owners: dict[str, list[int]] = {}  # genuine domain → positions of its brands
+        for pos, domains in enumerate(self.genuine.values()):
+            for d in domains:
+                self._owners.setdefault(d, []).append(pos)
         words = "|".join(re.escape(lexical.skeleton(w.lower())) for w in keywords if w)
         self._keyword = re.compile(words) if words else None
         self._brands = pa.table({
@@ -134,20 +133,23 @@ class Brands:
         con.register("labels", labels_table)
         con.register("brands", self._brands)
         try:
-            hits = con.sql(_SQL, params={"host": self.host_kinds}).arrow()
-            # DuckDB 1.x answers a Table, 2.x a RecordBatchReader
-            return hits.read_all() if isinstance(hits, pa.RecordBatchReader) else hits
+            rows = con.execute(_SQL, {"host": self.host_kinds}).fetchall()
         finally:
             con.unregister("labels")
             con.unregister("brands")
+        return pa.table({"i": pa.array([r[0] for r in rows], pa.int64()),
+                         "brand": pa.array([r[1] for r in rows], pa.string()),
+                         "kind": pa.array([r[2] for r in rows], pa.string())})
 
     def _labels(self, domains: Sequence[str], labels: Sequence[str],
                 hosts: Sequence[str] | None, subdomains: Sequence[str] | None) -> pa.Table:
         skel = [lexical.skeleton(x) for x in labels]
         subs = subdomains if subdomains is not None and self.host_kinds else [""] * len(labels)
+        seen_as = domains if hosts is None else hosts
         return pa.table({
             "i": pa.array(range(len(domains)), pa.int64()),
-            "host": pa.array(hosts if hosts is not None else domains, pa.string()),
+            "genuine_for": pa.array([self._genuine_for(h) for h in seen_as],
+                                    pa.list_(pa.int64())),
             "label": pa.array(labels, pa.string()), "skel": skel,
             "squeezed": [_squeeze(x) for x in skel],
             "tokens": pa.array([_tokens(x) for x in labels], pa.list_(pa.string())),
@@ -156,6 +158,12 @@ class Brands:
                                      for t in (lexical.skeleton(sub), *_tokens(sub))]
                                     for s in subs], pa.list_(pa.string())),
         })
+
+    def _genuine_for(self, host: str) -> list[int]:
+        """Positions of the brands `host` is equal to or under a genuine domain of."""
+        labels = host.split(".")
+        return [pos for n in range(len(labels))
+                for pos in self._owners.get(".".join(labels[n:]), ())]
 
     def verdicts(self, names: Sequence[str]) -> list[Verdict | None]:
         """The verdict of each name (a registered domain or a host under one), in order;
