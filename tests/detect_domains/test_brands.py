@@ -68,7 +68,6 @@ def test_strongest_kind_then_first_brand() -> None:
 
 
 def test_no_brands() -> None:
-    assert not Brands({})
     assert Brands({}).verdicts(["paypa1.com"]) == [None]
     assert Brands({}).match([], []).num_rows == 0
 

@@ -111,13 +111,8 @@ class Brands:
             "brand": pa.array(list(self.genuine), pa.string()),
             "name": [b.lower() for b in self.genuine],
             "skel": [lexical.skeleton(b.lower()) for b in self.genuine],
-            "genuine": pa.array([list(ds) for ds in self.genuine.values()],
-                                pa.list_(pa.string())),
             "pos": pa.array(range(len(self.genuine)), pa.int64()),
         })
-
-    def __bool__(self) -> bool:
-        return bool(self.genuine)
 
     def match(self, domains: Sequence[str], labels: Sequence[str],
               hosts: Sequence[str] | None = None,
