@@ -99,6 +99,8 @@ def test_train_cli_subsample(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ma.ngram_weights, mb.ngram_weights)
     np.testing.assert_array_equal(ma.dense_weights, mb.dense_weights)
     assert ma.bias == mb.bias
+    assert ma.head is not None and mb.head is not None
+    np.testing.assert_array_equal(ma.head.w1, mb.head.w1)
     assert not np.array_equal(ma.ngram_weights, mc.ngram_weights)
     scores = ma.score(["google.com", "wikipedia.org", "xjwqkzvplmrtbq.net", "qzkvbnwx7lpe3f.com"])
     assert ((scores >= 0) & (scores <= 1)).all()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bluelamp.models import train_dga as T
+from bluelamp.models.dga import DGAModel
 from bluelamp.models.evaluate_dga import auc, family_folds, metrics, tpr_at_fpr
 
 
@@ -16,8 +19,33 @@ def test_training_is_reproducible() -> None:
     np.testing.assert_array_equal(a.ngram_weights, b.ngram_weights)
     np.testing.assert_array_equal(a.dense_weights, b.dense_weights)
     assert a.bias == b.bias
+    assert a.head is not None and b.head is not None
+    np.testing.assert_array_equal(a.head.w1, b.head.w1)
+    np.testing.assert_array_equal(a.head.w2, b.head.w2)
     c = T.fit(T.subsample(corpus, 800, seed=6), bits=12, seed=6)
     assert not np.array_equal(a.ngram_weights, c.ngram_weights)
+
+
+def test_head_inference_matches_training_side(tmp_path: Path) -> None:
+    """The numpy forward pass (linear logit, then head) equals what training computed, and
+    survives a save/load round trip."""
+    corpus = T.subsample(T.load_corpus(), 1500, seed=2)
+    m = T.fit(corpus, bits=10, seed=2, max_iter=200)
+    assert m.head is not None and m.meta["head"] is True
+    labels = [*corpus.labels[:60], "", "x" * 70]
+    grams, dense = T.design(labels, T.lexicon(), 10)
+    lin = T.Linear(m.ngram_weights, m.dense_mean, m.dense_scale, m.dense_weights, m.bias)
+    logit = m.head.logit(np.column_stack([dense, lin.logits(grams, dense)]))
+    expected = 1.0 / (1.0 + np.exp(-logit))
+    got = m.score_labels(labels)
+    np.testing.assert_allclose(got[:-2], expected[:-2], atol=1e-6)  # float32 weights
+    assert got[-2] == 0.0  # empty labels score 0
+    m.save(tmp_path / "h.npz")
+    back = DGAModel.load(tmp_path / "h.npz")
+    np.testing.assert_array_equal(back.score_labels(labels), got)
+    linear_only = T.fit(corpus, bits=10, seed=2, max_iter=200, head=False)
+    assert linear_only.head is None
+    np.testing.assert_array_equal(linear_only.ngram_weights, m.ngram_weights)
 
 
 def test_corpus_excludes_provider_hosted_names() -> None:

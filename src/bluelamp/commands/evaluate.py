@@ -83,12 +83,12 @@ def _evaluate_traffic(folder: Path, model: Path | None, as_json: bool) -> None:
         print_report(result, typer.echo)
 
 
-def _leave_families_out(folds: int, seed: int, as_json: bool) -> None:
+def _leave_families_out(folds: int, seed: int, as_json: bool, head: bool) -> None:
     try:
         from bluelamp.models.evaluate_dga import leave_families_out
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise ConfigError(f"needs the train extra: {exc}") from None
-    result = leave_families_out(k=folds, seed=seed,
+    result = leave_families_out(k=folds, seed=seed, head=head,
                                 progress=lambda msg: typer.echo(msg, err=True))
     if as_json:
         typer.echo(json.dumps(result, sort_keys=True, indent=1))
@@ -113,6 +113,9 @@ def evaluate(
         "seen/unseen-family figures (needs the train extra; minutes).")] = False,
     folds: Annotated[int, typer.Option(help="Family folds for --leave-families-out.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the family folds.")] = 0,
+    linear_only: Annotated[bool, typer.Option(
+        "--linear-only", help="--leave-families-out: evaluate the DGA model without its head "
+        "(the logistic regression alone).")] = False,
     model: Annotated[Path | None, typer.Option(
         help="DGA weights file (default: the shipped model).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -132,7 +135,7 @@ def evaluate(
     if domains is not None:
         _evaluate_domains(domains, model, as_json)
     else:
-        _leave_families_out(folds, seed, as_json)
+        _leave_families_out(folds, seed, as_json, head=not linear_only)
 
 
 def register(app: typer.Typer) -> None:

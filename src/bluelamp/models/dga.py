@@ -13,7 +13,10 @@ registered domain at all (``co.uk``, ``localhost``) on its first label. IP liter
 null names score 0.
 
 The model is a logistic regression over hashed character n-grams (1–4) plus a few dense
-lexical features (see `bluelamp.models.features`); training is in `bluelamp.models.train_dga`.
+lexical features (see `bluelamp.models.features`), optionally followed by a small "head": a
+one-hidden-layer network over the dense features and the regression's logit, trained on
+logits of models that had not seen the family (so it learns how far to trust the n-grams on
+a family they do not know). Training is in `bluelamp.models.train_dga`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,25 @@ _BUCKETS = (8, 12, 16, 24, 32, 48, F.MAX_LEN)  # label-length buckets for padded
 
 
 @dataclass(frozen=True)
+class Head:
+    """One hidden ReLU layer over [raw dense features, linear logit], standardised."""
+
+    mean: np.ndarray  # float64 [d + 1]
+    scale: np.ndarray
+    w1: np.ndarray  # [d + 1, hidden]
+    b1: np.ndarray  # [hidden]
+    w2: np.ndarray  # [hidden]
+    b2: float
+
+    KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        hidden = np.maximum(((x - self.mean) / self.scale) @ self.w1 + self.b1, 0.0)
+        out: np.ndarray = hidden @ self.w2 + self.b2
+        return out
+
+
+@dataclass(frozen=True)
 class DGAModel:
     """Shipped or freshly trained weights, and the numpy forward pass."""
 
@@ -49,6 +71,7 @@ class DGAModel:
     word_bitset: np.ndarray  # uint8, packed bits
     trigram_logp: np.ndarray  # float32 [ALPHABET**3]
     meta: dict[str, Any] = field(default_factory=dict)
+    head: Head | None = None
 
     # ---------------------------------------------------------------- persistence
 
@@ -71,32 +94,37 @@ class DGAModel:
             word_bitset=z["word_bitset"],
             trigram_logp=z["trigram_logp"],
             meta=json.loads(str(z["meta"])),
+            head=_head_from(z),
         )
 
     def save(self, path: Path) -> None:
+        arrays: dict[str, Any] = {
+            "ngram_weights": self.ngram_weights.astype(np.float32),
+            "dense_mean": self.dense_mean,
+            "dense_scale": self.dense_scale,
+            "dense_weights": self.dense_weights,
+            "bias": np.float64(self.bias),
+            "word_bitset": self.word_bitset,
+            "trigram_logp": self.trigram_logp.astype(np.float32),
+            "meta": np.str_(json.dumps(self.meta, sort_keys=True)),
+        }
+        if self.head is not None:
+            for key in Head.KEYS:
+                arrays[f"head_{key}"] = np.asarray(getattr(self.head, key), dtype=np.float64)
         # np.savez_compressed appends ".npz" to names without it; write to the exact path
         with open(path, "wb") as out:
-            np.savez_compressed(
-                out,
-                ngram_weights=self.ngram_weights.astype(np.float32),
-                dense_mean=self.dense_mean,
-                dense_scale=self.dense_scale,
-                dense_weights=self.dense_weights,
-                bias=np.float64(self.bias),
-                word_bitset=self.word_bitset,
-                trigram_logp=self.trigram_logp.astype(np.float32),
-                meta=np.str_(json.dumps(self.meta, sort_keys=True)),
-            )
+            np.savez_compressed(out, **arrays)
 
     # ---------------------------------------------------------------- scoring
 
-    def dense(self, codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        raw = F.dense_features(codes, lengths, self.trigram_logp, self.word_bitset)
-        return (raw - self.dense_mean) / self.dense_scale
-
     def _logits(self, codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         ngram = F.ngram_scores(F.framed(codes, lengths), lengths, self.ngram_weights)
-        return self.bias + ngram + self.dense(codes, lengths) @ self.dense_weights
+        raw = F.dense_features(codes, lengths, self.trigram_logp, self.word_bitset)
+        std = (raw - self.dense_mean) / self.dense_scale
+        linear = self.bias + ngram + std @ self.dense_weights
+        if self.head is None:
+            return linear
+        return self.head.logit(np.column_stack([raw, linear]))
 
     def score_labels(self, labels: pa.Array | Sequence[str | None]) -> np.ndarray:
         """Probability that each label (no dots expected) was generated, float64 in [0, 1].
@@ -144,6 +172,13 @@ def scoring_labels(names: pa.Array | Sequence[str | None]) -> pa.Array:
         spread = pa.concat_arrays([fallback.cast(pa.string()), pa.nulls(1, pa.string())])
         label = pc.coalesce(label, spread.take(pa.array(slot)))
     return label.take(encoded.indices).fill_null("")
+
+
+def _head_from(z: dict[str, np.ndarray]) -> Head | None:
+    if "head_w1" not in z:
+        return None
+    return Head(mean=z["head_mean"], scale=z["head_scale"], w1=z["head_w1"], b1=z["head_b1"],
+                w2=z["head_w2"], b2=float(z["head_b2"]))
 
 
 @cache

@@ -14,8 +14,10 @@
   are listed in the output, so anyone can judge them.
 - The regularisation C is chosen per fold on an inner validation split of the training part
   only (one group of the training families and a hash slice of the training benign names),
-  never on the test fold. Thresholds for "TPR at FPR" are read off each test fold's own benign
-  scores: that is the definition of the metric, not a tuned operating point.
+  never on the test fold; it is chosen for the linear model alone (the head, when trained,
+  is fitted after C is fixed, on out-of-family logits inside the training part).
+  Thresholds for "TPR at FPR" are read off each test fold's own benign scores: that is the
+  definition of the metric, not a tuned operating point.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def _choose_c(train: Any, c_grid: Sequence[float], bits: int, seed: int) -> floa
     val = is_val_fam | val_benign
     best: tuple[float, float, float] = (-1.0, -1.0, c_grid[0])
     for c in c_grid:
-        model = fit(train.subset(~val), c=c, bits=bits, seed=seed)
+        model = fit(train.subset(~val), c=c, bits=bits, seed=seed, head=False)
         sub = train.subset(val)
         m = metrics(sub.y, model.score_labels(sub.labels))
         key = (m["tpr_at_fpr_0.001"], m["auc"], c)
@@ -121,10 +123,11 @@ def _choose_c(train: Any, c_grid: Sequence[float], bits: int, seed: int) -> floa
 
 def leave_families_out(
     k: int = 5, seed: int = 0, c_grid: Sequence[float] = (1.0, 3.0, 10.0), bits: int = 18,
-    progress: Any = None, corpus: Any = None,
+    progress: Any = None, corpus: Any = None, head: bool = True,
 ) -> dict[str, Any]:
     """Run the k-fold leave-families-out evaluation; returns per-fold figures and their means.
-    `corpus` (default: `load_corpus()`) lets tests run it on a subsample."""
+    `corpus` (default: `load_corpus()`) lets tests run it on a subsample; `head=False`
+    evaluates the linear model alone."""
     from bluelamp.models.dga import scoring_labels
     from bluelamp.models.train_dga import load_corpus, stable_fraction
     from bluelamp.resources import benign_domains
@@ -140,20 +143,20 @@ def leave_families_out(
         if progress is not None:
             progress(f"fold {fold_no + 1}/{k}: holding out {', '.join(test_fams)}")
         results.append(_run_fold(corpus, test_fams, benign_test, seen_test, is_popular, c_grid,
-                                 bits, seed))
-    return _summary(results, k, seed, bits, c_grid)
+                                 bits, seed, head))
+    return {**_summary(results, k, seed, bits, c_grid), "head": head}
 
 
 def _run_fold(corpus: Any, test_fams: list[str], benign_test: np.ndarray, seen_test: np.ndarray,
               is_popular: np.ndarray, c_grid: Sequence[float], bits: int,
-              seed: int) -> FoldResult:
+              seed: int, head: bool) -> FoldResult:
     from bluelamp.models.train_dga import fit, reweighted
 
     held = np.isin(corpus.family, test_fams)
     train = corpus.subset(~held & ~benign_test & ~seen_test)
     train = reweighted(train)
     c = _choose_c(train, c_grid, bits, seed) if len(c_grid) > 1 else c_grid[0]
-    model = fit(train, c=c, bits=bits, seed=seed)
+    model = fit(train, c=c, bits=bits, seed=seed, head=head)
     benign = corpus.subset(benign_test)
     benign_scores = model.score_labels(benign.labels)
     popular = is_popular[benign_test]

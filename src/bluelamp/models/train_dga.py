@@ -29,11 +29,14 @@ import numpy as np
 from bluelamp import resources
 from bluelamp.domains import registered_domains, split_names
 from bluelamp.models import features as F
-from bluelamp.models.dga import DGAModel, scoring_labels
+from bluelamp.models.dga import DGAModel, Head, scoring_labels
 
 DEFAULT_BITS = 18
 DEFAULT_C = 3.0
 DEFAULT_MAX_ITER = 1000
+HEAD_GROUPS = 3  # family groups for the out-of-family logits the head learns from
+HEAD_HIDDEN = 32
+HEAD_ALPHA = 1e-3
 WORD_BITS = 24
 PROVIDER_MIN_SUBDOMAINS = 3
 
@@ -140,35 +143,105 @@ def design(labels: Sequence[str], lex: Lexicon, bits: int) -> tuple[Any, np.ndar
     return matrix, dense
 
 
-def fit(
-    corpus: Corpus, *, c: float = DEFAULT_C, bits: int = DEFAULT_BITS, seed: int = 0,
-    max_iter: int = DEFAULT_MAX_ITER, meta: dict[str, Any] | None = None,
-) -> DGAModel:
-    """Fit the logistic regression on `corpus` and return a scorer. `max_iter` caps the lbfgs
-    iterations (quick checks use fewer; the result stays deterministic)."""
+@dataclass(frozen=True)
+class Linear:
+    """Fitted logistic regression over [hashed n-grams, standardised dense features]."""
+
+    ngram_weights: np.ndarray
+    dense_mean: np.ndarray
+    dense_scale: np.ndarray
+    dense_weights: np.ndarray
+    bias: float
+
+    def logits(self, grams: Any, dense: np.ndarray) -> np.ndarray:
+        std = (dense - self.dense_mean) / self.dense_scale
+        out: np.ndarray = grams @ self.ngram_weights.astype(np.float64) + std @ self.dense_weights
+        return out + self.bias
+
+
+def fit_linear(grams: Any, dense: np.ndarray, y: np.ndarray, weight: np.ndarray, *, c: float,
+               seed: int, max_iter: int) -> Linear:
     from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
-    lex = lexicon()
-    grams, dense = design(corpus.labels, lex, bits)
     mean = dense.mean(axis=0)
     scale = dense.std(axis=0)
     scale[scale == 0] = 1.0
     x = sparse.hstack([grams, sparse.csr_matrix((dense - mean) / scale)]).tocsr()
     clf = LogisticRegression(C=c, max_iter=max_iter, tol=1e-4, random_state=seed)
-    clf.fit(x, corpus.y, sample_weight=corpus.weight)
+    clf.fit(x, y, sample_weight=weight)
     coef = clf.coef_.ravel()
+    n = grams.shape[1]
+    return Linear(coef[:n].astype(np.float32), mean, scale, coef[n:], float(clf.intercept_[0]))
+
+
+def out_of_family_logits(corpus: Corpus, grams: Any, dense: np.ndarray, *, c: float, seed: int,
+                         max_iter: int, groups: int = HEAD_GROUPS) -> np.ndarray | None:
+    """The linear logit of every label from a model that saw neither its family (DGA) nor its
+    hash slice (benign): what the regression says about a family it does not know. None when
+    there are fewer families than groups."""
+    from bluelamp.models.evaluate_dga import family_folds
+
+    fams = [f for f in corpus.family.tolist() if f]
+    if len(set(fams)) < groups:
+        return None
+    slices = np.floor(stable_fraction(corpus.labels, "head") * groups)
+    z = np.zeros(len(corpus))
+    for g, held_fams in enumerate(family_folds(fams, groups, seed + 7)):
+        held = np.isin(corpus.family, held_fams) | ((corpus.y == 0) & (slices == g))
+        keep = np.flatnonzero(~held)
+        part = linear_on(corpus, keep, grams, dense, c=c, seed=seed, max_iter=max_iter)
+        z[held] = part.logits(grams[np.flatnonzero(held)], dense[held])
+    return z
+
+
+def linear_on(corpus: Corpus, rows: np.ndarray, grams: Any, dense: np.ndarray, *, c: float,
+              seed: int, max_iter: int) -> Linear:
+    weight = balanced_weights(corpus.y[rows], corpus.family[rows])
+    return fit_linear(grams[rows], dense[rows], corpus.y[rows], weight, c=c, seed=seed,
+                      max_iter=max_iter)
+
+
+def fit_head(dense: np.ndarray, z: np.ndarray, y: np.ndarray, weight: np.ndarray,
+             seed: int) -> Head:
+    from sklearn.neural_network import MLPClassifier
+
+    x = np.column_stack([dense, z])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    mlp = MLPClassifier(hidden_layer_sizes=(HEAD_HIDDEN,), alpha=HEAD_ALPHA, max_iter=300,
+                        random_state=seed)
+    mlp.fit((x - mean) / scale, y, sample_weight=weight / weight.mean())
+    return Head(mean=mean, scale=scale, w1=mlp.coefs_[0], b1=mlp.intercepts_[0],
+                w2=mlp.coefs_[1].ravel(), b2=float(mlp.intercepts_[1][0]))
+
+
+def fit(
+    corpus: Corpus, *, c: float = DEFAULT_C, bits: int = DEFAULT_BITS, seed: int = 0,
+    max_iter: int = DEFAULT_MAX_ITER, head: bool = True, meta: dict[str, Any] | None = None,
+) -> DGAModel:
+    """Fit the logistic regression on `corpus` (and, with `head`, the head on out-of-family
+    logits) and return a scorer. `max_iter` caps the lbfgs iterations (quick checks use fewer;
+    the result stays deterministic)."""
+    lex = lexicon()
+    grams, dense = design(corpus.labels, lex, bits)
+    lin = fit_linear(grams, dense, corpus.y, corpus.weight, c=c, seed=seed, max_iter=max_iter)
+    z = out_of_family_logits(corpus, grams, dense, c=c, seed=seed, max_iter=max_iter) \
+        if head else None
     info = {"c": c, "bits": bits, "seed": seed, "n_train": len(corpus),
-            "n_dga": int(corpus.y.sum()), "families": sorted(set(corpus.family) - {""})}
+            "n_dga": int(corpus.y.sum()), "families": sorted(set(corpus.family) - {""}),
+            "head": z is not None}
     return DGAModel(
-        ngram_weights=coef[: 1 << bits].astype(np.float32),
-        dense_mean=mean,
-        dense_scale=scale,
-        dense_weights=coef[1 << bits :],
-        bias=float(clf.intercept_[0]),
+        ngram_weights=lin.ngram_weights,
+        dense_mean=lin.dense_mean,
+        dense_scale=lin.dense_scale,
+        dense_weights=lin.dense_weights,
+        bias=lin.bias,
         word_bitset=lex.word_bitset,
         trigram_logp=lex.trigram_logp,
         meta={**info, **(meta or {})},
+        head=None if z is None else fit_head(dense, z, corpus.y, corpus.weight, seed),
     )
 
 
