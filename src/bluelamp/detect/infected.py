@@ -67,7 +67,7 @@ class InfectedClients:
     persist_s: float = 300.0
     lexical_min: float = 0.5
     #: C2 candidates farther than this from the campaign's profile are not named
-    c2_max_distance: float = 1.5
+    c2_max_distance: float = 2.5
     #: dead domains held by more candidate clients than this link them all without pairing
     max_pair_prevalence: int = 200
     max_findings: int = 5000
