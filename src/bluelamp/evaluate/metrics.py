@@ -12,6 +12,7 @@ the client's first malicious query.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -121,19 +122,22 @@ def dga_metrics(labels: list[dict[str, Any]], found: list[Detected]) -> dict[str
     campaigns = {r["campaign"]: r for r in dga.values()}
     daily = {c: _daily_c2(r) for c, r in campaigns.items()}
     c2_ok = sum(bool(daily[c] & c2_named) for c in campaigns)
+    true_c2 = set().union(*daily.values()) if daily else set()
+    sinkholed = {n for r in dga.values() for n in json.loads(r["detail"] or "{}").get(
+        "sinkholed", [])}
     guesses = [(f.evidence.get("family"), dga[f.subject]["family"]) for f in client_findings
                if f.subject in dga]
     right = sum(g == truth for g, truth in guesses)
     unknown = sum(g == "unknown DGA" for g, _ in guesses)
     return {"recall_by_family": by_family,
             "campaigns": len(campaigns), "campaigns_c2_named": c2_ok,
+            "c2_names_sinkholed": len(c2_named & sinkholed),
+            "c2_names_wrong": sorted(c2_named - true_c2 - sinkholed),
             "family_guess": {"findings": len(guesses), "right": right, "unknown": unknown,
                              "wrong": len(guesses) - right - unknown}}
 
 
 def _daily_c2(label: dict[str, Any]) -> set[str]:
-    import json
-
     names = {label["c2_domain"]}
     detail = json.loads(label["detail"] or "{}")
     names |= {pair[0] for pair in detail.get("daily_c2", [])}

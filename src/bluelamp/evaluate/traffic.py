@@ -73,7 +73,9 @@ def print_report(result: dict[str, Any], echo: Callable[[str], None]) -> None:
         echo(f"  recall of {label} clients by any detector: {_f(v['recall'])} (n={v['n']})")
     dga = result["infected_client"]
     echo(f"infected-client: C2 named for {dga['campaigns_c2_named']}/{dga['campaigns']} DGA "
-         f"campaigns; family guess right {dga['family_guess']['right']}, unknown "
+         f"campaigns ({dga['c2_names_sinkholed']} sinkholed names and "
+         f"{len(dga['c2_names_wrong'])} other names also named); family guess right "
+         f"{dga['family_guess']['right']}, unknown "
          f"{dga['family_guess']['unknown']}, wrong {dga['family_guess']['wrong']}")
     for family, v in dga["recall_by_family"].items():
         echo(f"  {family}: recall {_f(v['recall'])} (n={v['n']})")
