@@ -83,12 +83,14 @@ def _evaluate_traffic(folder: Path, model: Path | None, as_json: bool) -> None:
         print_report(result, typer.echo)
 
 
-def _leave_families_out(folds: int, seed: int, as_json: bool, head: bool) -> None:
+def _leave_families_out(folds: int, seed: int, as_json: bool, head: bool,
+                        c_grid: list[float] | None) -> None:
     try:
         from bluelamp.models.evaluate_dga import leave_families_out
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise ConfigError(f"needs the train extra: {exc}") from None
-    result = leave_families_out(k=folds, seed=seed, head=head,
+    grid = tuple(c_grid) if c_grid else (1.0, 3.0, 10.0)
+    result = leave_families_out(k=folds, seed=seed, head=head, c_grid=grid,
                                 progress=lambda msg: typer.echo(msg, err=True))
     if as_json:
         typer.echo(json.dumps(result, sort_keys=True, indent=1))
@@ -116,6 +118,9 @@ def evaluate(
     linear_only: Annotated[bool, typer.Option(
         "--linear-only", help="--leave-families-out: evaluate the DGA model without its head "
         "(the logistic regression alone).")] = False,
+    c_grid: Annotated[list[float] | None, typer.Option(
+        "--c", help="--leave-families-out: regularisation C to choose from on the inner "
+        "split (repeat the option; one value fixes C; default 1, 3, 10).")] = None,
     model: Annotated[Path | None, typer.Option(
         help="DGA weights file (default: the shipped model).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -135,7 +140,7 @@ def evaluate(
     if domains is not None:
         _evaluate_domains(domains, model, as_json)
     else:
-        _leave_families_out(folds, seed, as_json, head=not linear_only)
+        _leave_families_out(folds, seed, as_json, head=not linear_only, c_grid=c_grid)
 
 
 def register(app: typer.Typer) -> None:
