@@ -69,3 +69,20 @@ def test_check_all_matches_check() -> None:
     hosts = ["paypal.com", "paypa1.com", "www.paypal-secure.example", "example.com",
              "paypal.support", "paypa1.com"]
     assert CHECKER.check_all(hosts) == [CHECKER.check(h) for h in hosts]
+
+
+def test_remembered_verdicts_are_bounded_and_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bluelamp.act.reports import lookalike
+
+    monkeypatch.setattr(lookalike, "MEMO", 3)
+    checker = LookalikeChecker({"paypal": ["paypal.com"]})
+    asked: list[list[str]] = []
+    verdicts = checker.brands.verdicts
+    monkeypatch.setattr(checker.brands, "verdicts",
+                        lambda names: asked.append(list(names)) or verdicts(names))
+    first = checker.check_all(["paypa1.com", "example.com", "paypa1.com"])
+    assert checker.check("paypa1.com") == first[0] is not None  # remembered: not asked again
+    assert asked == [["paypa1.com", "example.com"]]
+    checker.check_all(["a.example", "b.example"])  # past the bound: the memo starts again
+    assert len(checker._memo) == 2
+    assert checker.check("paypa1.com") == first[0] and asked[-1] == ["paypa1.com"]

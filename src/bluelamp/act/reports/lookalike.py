@@ -14,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from bluelamp.detect.brands import Brands, Verdict
 from bluelamp.settings import DetectSettings, ReportSettings, Settings
 
+#: hosts whose verdict a checker remembers (a campaign reports one host many times; intake
+#: and triage both check it); emptied when it would grow past this
+MEMO = 10_000
+
 
 class LookalikeChecker:
     """Checks host names against a protected-brand list (brand → its genuine domains)."""
@@ -36,11 +40,20 @@ class LookalikeChecker:
         detector's default `[detect] lookalike_keywords`)."""
         words = DetectSettings().lookalike_keywords if keywords is None else keywords
         self.brands = Brands(brands, words, host_kinds=True)
+        self._memo: dict[str, Verdict | None] = {}
 
     def check(self, host: str) -> Verdict | None:
         """The strongest imitation of a protected brand in `host`, or None."""
-        return self.brands.verdict(host)
+        return self.check_all([host])[0]
 
     def check_all(self, hosts: Sequence[str]) -> list[Verdict | None]:
-        """`check` of many hosts in one query."""
-        return self.brands.verdicts(hosts)
+        """`check` of many hosts, the ones not remembered in one query. (Safe to call from
+        several threads: the memo is only read with `get` and replaced wholesale.)"""
+        memo = self._memo
+        known = {h: memo[h] for h in set(hosts) if h in memo}
+        fresh = [h for h in dict.fromkeys(hosts) if h not in known]
+        if fresh:
+            found = dict(zip(fresh, self.brands.verdicts(fresh), strict=True))
+            known.update(found)
+            self._memo = ({} if len(memo) + len(found) > MEMO else dict(memo)) | found
+        return [known[h] for h in hosts]
