@@ -7,7 +7,7 @@ Times are CPU seconds of this process (best of --repeat), so that other load on 
 does not count. The scorer's figure includes registered-label extraction (Public Suffix List)
 and feature computation.
 
-Run: .venv/bin/python benchmarks/bench_dga.py [--names 200000] [--repeat 3]
+Run: .venv/bin/python benchmarks/bench_dga.py [--names 200000] [--repeat 3] [--model W.npz]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -55,9 +56,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--names", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None,
+                        help="weights file to time (default: the shipped model)")
     args = parser.parse_args()
     names = make_names(args.names)
-    model = DGAModel.load()
+    model = DGAModel.load(args.model)
     model.score(names[:1000])  # warm up: load weights, parse the PSL once
     con = duckdb.connect()
 

@@ -54,9 +54,23 @@ class Head:
     KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
 
     def logit(self, x: np.ndarray) -> np.ndarray:
-        hidden = np.maximum(((x - self.mean) / self.scale) @ self.w1 + self.b1, 0.0)
-        out: np.ndarray = hidden @ self.w2 + self.b2
+        w1, b1, w2 = self._folded()
+        hidden = x.astype(np.float32) @ w1
+        hidden += b1
+        np.maximum(hidden, 0.0, out=hidden)
+        out: np.ndarray = (hidden @ w2).astype(np.float64) + self.b2
         return out
+
+    def _folded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """First layer with the standardisation folded in, float32 (computed once): the head
+        then costs two small matrix products per bucket of names."""
+        cached = self.__dict__.get("_folded_cache")
+        if cached is None:
+            w1 = self.w1 / self.scale[:, None]
+            b1 = self.b1 - (self.mean / self.scale) @ self.w1
+            cached = (w1.astype(np.float32), b1.astype(np.float32), self.w2.astype(np.float32))
+            object.__setattr__(self, "_folded_cache", cached)
+        return cached
 
 
 @dataclass(frozen=True)
