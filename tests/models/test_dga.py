@@ -26,6 +26,8 @@ def test_load_is_cached_and_small(model: DGAModel) -> None:
     assert model.ngram_weights.dtype == np.float32
     assert model.dense_weights.shape == (len(F.DENSE_NAMES),)
     assert model.meta["n_train"] > 30_000
+    assert model.head is not None and model.meta["head"] is True  # shipped with its head
+    assert model.head.w1.shape == (len(F.DENSE_NAMES) + 1, model.head.b1.size)
 
 
 def test_scores_in_range_and_dga_above_popular(model: DGAModel) -> None:
