@@ -42,3 +42,11 @@ def test_json_rows_use_iso_utc() -> None:
 def test_json_schema_covers_fields() -> None:
     doc = EVENT.json_schema()
     assert set(doc["properties"]) == set(EVENT.names)
+
+
+def test_is_decimal_accepts_only_ascii_digits() -> None:
+    from bluelamp.textutil import is_decimal
+
+    assert is_decimal("64500")
+    for text in ("", "¹", "٣", "12a", " 1", "-1", "1.0"):
+        assert not is_decimal(text), text

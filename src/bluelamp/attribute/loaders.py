@@ -38,6 +38,7 @@ from bluelamp.attribute.textfile import (
     split_fields,
 )
 from bluelamp.errors import InputError, Location, RecordError
+from bluelamp.textutil import is_decimal
 
 ATTRS = pa.schema([
     pa.field("asn", pa.uint32()),
@@ -280,7 +281,7 @@ def load_as2org(path: Path) -> AsnInfo:
         parts = line.split("|")
         if section == "org" and len(parts) >= 5:
             orgs[parts[0]] = (parts[2], parts[3].upper())
-        elif section == "aut" and len(parts) >= 5 and parts[0].isdigit():
+        elif section == "aut" and len(parts) >= 5 and is_decimal(parts[0]):
             auts.append((int(parts[0]), parts[2], parts[3], lineno))
         else:
             info.errors.append(RecordError(Location(source, line=lineno),
@@ -314,7 +315,7 @@ def load_asn_abuse(path: Path) -> AsnInfo:
         else:
             asn_s, contact = text, ""
         asn_s, contact = asn_s.strip().upper().removeprefix("AS"), contact.strip()
-        if not asn_s.isdigit() or int(asn_s) > _MAX_ASN:
+        if not is_decimal(asn_s) or int(asn_s) > _MAX_ASN:
             info.errors.append(RecordError(Location(source, line=lineno, field="asn"),
                                "not an AS number", line))
         elif "@" not in contact and not contact.startswith(("http://", "https://")):
@@ -343,11 +344,11 @@ def sniff(path: Path) -> str:
         if len(pipes) >= 6 and pipes[2] in ("ipv4", "ipv6", "asn"):
             return "delegated"
         tabs = line.split("\t")
-        if len(tabs) == 3 and tabs[1].strip().isdigit():
+        if len(tabs) == 3 and is_decimal(tabs[1].strip()):
             return "pfx2as"
         if len(tabs) >= 5:
             return "ip2asn"
-        if len(pipes) >= 6 and pipes[0].isdigit():
+        if len(pipes) >= 6 and is_decimal(pipes[0]):
             continue  # delegated version line
         if ("@" in line or "http" in line) and line.upper().startswith("AS"):
             return "asn-abuse"

@@ -26,6 +26,7 @@ from bluelamp.attribute.intmap import IntMap
 from bluelamp.attribute.prefixes import Prefixes, PrefixTable
 from bluelamp.attribute.textfile import read_text
 from bluelamp.errors import InputError, Location, RecordError
+from bluelamp.textutil import is_decimal
 
 _LIST_FIELDS = ("networks", "asns", "domains")
 
@@ -194,7 +195,7 @@ def _as_list(value: Any) -> Sequence[Any]:
 
 def _asn(value: Any) -> int:
     text = str(value).strip().upper().removeprefix("AS")
-    if not text.isdigit() or int(text) > 0xFFFF_FFFF:
+    if not is_decimal(text) or int(text) > 0xFFFF_FFFF:
         raise ValueError(f"not an AS number: {value!r}")
     return int(text)
 

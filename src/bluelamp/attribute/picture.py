@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from bluelamp.attribute.addresses import host_ids, parse_unique
 from bluelamp.attribute.attributor import Attributor
+from bluelamp.textutil import is_decimal
 
 UNKNOWN = "unknown"
 
@@ -140,7 +141,7 @@ def national_picture(
     _count(national, picture)
     for row in picture.breakdowns.get("network", []):
         asn = row["key"][2:] if row["key"].startswith("AS") else ""
-        row["name"] = attributor.as_name(int(asn)) if asn.isdigit() else None
+        row["name"] = attributor.as_name(int(asn)) if is_decimal(asn) else None
     return picture
 
 

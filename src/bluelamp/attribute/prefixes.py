@@ -32,6 +32,7 @@ from bluelamp.attribute.addresses import (
     v6_to_text,
 )
 from bluelamp.attribute.intmap import take_or_null
+from bluelamp.textutil import is_decimal
 
 NO_MATCH = -1
 
@@ -84,7 +85,7 @@ class Prefixes:
             # Written as IPv6 (even when IPv4-mapped) → lengths count 128 bits.
             written_v6 = ":" in (addrs[i] or "")
             maxlen = 128 if written_v6 else 32
-            value = maxlen if length == "" else int(length) if length.isdigit() else -1
+            value = maxlen if length == "" else int(length) if is_decimal(length) else -1
             # An IPv4-mapped IPv6 prefix (::ffff:0:0/104) is an IPv4 prefix of length - 96.
             if written_v6 and parsed.version[i] == 4:
                 value = value - 96 if value <= maxlen else -1

@@ -15,6 +15,8 @@ import socket
 import struct
 from collections.abc import Sequence
 
+from bluelamp.textutil import is_decimal
+
 QTYPES: dict[str, int] = {
     "A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "NULL": 10, "PTR": 12, "MX": 15, "TXT": 16,
     "AAAA": 28, "SRV": 33, "DS": 43, "RRSIG": 46, "DNSKEY": 48, "SVCB": 64, "HTTPS": 65,
@@ -164,7 +166,7 @@ def _answer_type(qtype: int, text: str) -> int:
 
 def _is_ipv4(text: str) -> bool:
     parts = text.split(".")
-    return len(parts) == 4 and all(p.isdigit() for p in parts)
+    return len(parts) == 4 and all(is_decimal(p) for p in parts)
 
 
 def _rdata(rtype: int, text: str) -> tuple[bytes, int | None]:

@@ -37,6 +37,7 @@ from bluelamp.sources.fstrm import (
     StreamDecoder,
     encode_control,
 )
+from bluelamp.textutil import is_decimal
 
 RECV_BYTES = 256 * 1024
 
@@ -57,7 +58,7 @@ class Endpoint:
             return cls("unix", path=rest)
         if kind == "tcp":
             host, _, port = rest.rpartition(":")
-            if host and port.isdigit():
+            if host and is_decimal(port):
                 return cls("tcp", host=host.strip("[]"), port=int(port))
         raise ConfigError(f"{text!r}: expected unix:PATH or tcp:HOST:PORT")
 

@@ -19,6 +19,7 @@ from bluelamp.errors import BluelampError
 from bluelamp.settings import Settings
 from bluelamp.store import audit
 from bluelamp.store.models.orgs import Organisation, OrgAsn, OrgDomain, OrgNetwork, Status
+from bluelamp.textutil import is_decimal
 from bluelamp.web import security
 from bluelamp.web.lakeview import DOMAIN
 
@@ -64,7 +65,7 @@ def parse_network(text: str) -> str:
 
 def parse_asn(text: str | int) -> int:
     value = str(text).strip().upper().removeprefix("AS")
-    if not value.isdigit() or not 0 < int(value) < 2**32:
+    if not is_decimal(value) or not 0 < int(value) < 2**32:
         raise ClaimError(f"{text!r} is not an AS number")
     return int(value)
 

@@ -17,6 +17,8 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bluelamp.textutil import is_decimal
+
 _HASHER = PasswordHasher()
 
 
@@ -69,7 +71,7 @@ def totp_step(secret: str, code: str, last_step: int | None,
     """The time step `code` is valid for (this one or one either side, for clock drift), or
     None if it is wrong or was already used (step not after `last_step`)."""
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (is_decimal(code) and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     now = now or dt.datetime.now(dt.UTC)

@@ -21,6 +21,7 @@ from bluelamp.act.notify.deliver import Outcome, deliver, mark_bounced
 from bluelamp.errors import BluelampError
 from bluelamp.settings import Settings
 from bluelamp.store.models.notifications import Notice, NoticeStatus
+from bluelamp.textutil import is_decimal
 
 MAX_DSN_BYTES = 5_000_000
 
@@ -119,7 +120,7 @@ def parse_dsn(data: bytes, source: str = "<dsn>") -> Bounce:
     notice_id, message_id = None, None
     if returned is not None:
         raw_id = _text(returned.get(NOTICE_HEADER))
-        notice_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None
+        notice_id = int(raw_id) if is_decimal(raw_id) and len(raw_id) < 12 else None
         message_id = _text(returned.get("Message-ID")) or None
     return Bounce(tuple(recipients), notice_id, message_id)
 

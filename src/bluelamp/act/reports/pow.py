@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from bluelamp.textutil import is_decimal
+
 
 def leading_zero_bits(digest: bytes) -> int:
     bits = 0
@@ -68,7 +70,7 @@ class ProofOfWork:
         if not challenge or not nonce or len(challenge) > 200 or len(nonce) > 40:
             return "the proof-of-work is missing: enable JavaScript, or use the API"
         parts = challenge.split(":")
-        if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
+        if len(parts) != 4 or not is_decimal(parts[0]) or not is_decimal(parts[1]):
             return "malformed proof-of-work challenge"
         body = ":".join(parts[:3])
         if not hmac.compare_digest(self._mac(body), parts[3]):
