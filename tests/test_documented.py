@@ -72,3 +72,12 @@ def test_configuration_reference_is_current() -> None:
     assert reference_markdown() in text, (
         "docs/configuration.md is out of date: run python scripts/gen-docs.py"
     )
+
+
+def test_links_between_docs_resolve() -> None:
+    import re
+
+    pages = [*DOCS.glob("*.md"), DOCS.parent / "README.md"]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).is_file(), f"{page.name} links to missing {target}"
