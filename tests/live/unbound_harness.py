@@ -7,17 +7,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 import dns.message
-import dns.query
 import dns.rcode
+
+from servers import ask, start_unbound, stop_server, unbound_conf, wait_for_dns
 
 
 def _root_conftest() -> ModuleType:
@@ -33,30 +32,21 @@ def _root_conftest() -> ModuleType:
 free_port = _root_conftest().free_port
 require_binary = _root_conftest().require_binary
 
-UNBOUND_CONF = """\
-server:
-    interface: 127.0.0.1
-    port: {port}
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "{dir}"
-    pidfile: "{dir}/unbound.pid"
-    use-syslog: no
-    logfile: "{dir}/unbound.log"
-    verbosity: 1
-    log-queries: yes
-    log-replies: yes
-    access-control: 127.0.0.0/8 allow
-    module-config: "iterator"
-    num-threads: 1
-    do-ip6: no
-    local-zone: "lab.test." static
-    local-data: "www.lab.test. 300 IN A 192.0.2.10"
-    local-data: "www.lab.test. 300 IN AAAA 2001:db8::10"
-    local-data: "evil.lab.test. 60 IN A 192.0.2.66"
-    local-data: "alias.lab.test. 120 IN CNAME www.lab.test."
-    local-data: 'note.lab.test. 30 IN TXT "hello lab"'
+LAB_DATA = [
+    "verbosity: 1",
+    "log-queries: yes",
+    "log-replies: yes",
+    'module-config: "iterator"',
+    "num-threads: 1",
+    'local-zone: "lab.test." static',
+    'local-data: "www.lab.test. 300 IN A 192.0.2.10"',
+    'local-data: "www.lab.test. 300 IN AAAA 2001:db8::10"',
+    'local-data: "evil.lab.test. 60 IN A 192.0.2.66"',
+    'local-data: "alias.lab.test. 120 IN CNAME www.lab.test."',
+    "local-data: 'note.lab.test. 30 IN TXT \"hello lab\"'",
+]
+
+DNSTAP_CLAUSE = """\
 dnstap:
     dnstap-enable: yes
     dnstap-bidirectional: yes
@@ -66,8 +56,6 @@ dnstap:
     dnstap-send-version: yes
     dnstap-log-client-query-messages: yes
     dnstap-log-client-response-messages: yes
-remote-control:
-    control-enable: no
 """
 
 # "info: 127.0.0.1 nx1.lab.test. A IN NXDOMAIN 0.000000 1 30"
@@ -102,25 +90,13 @@ class Unbound:
         target = (f'dnstap-ip: "127.0.0.1@{self.dnstap_tcp_port}"\n    dnstap-tls: no'
                   if self.dnstap_tcp_port is not None
                   else f'dnstap-socket-path: "{self.socket}"')
-        conf.write_text(UNBOUND_CONF.format(port=self.port, dir=self.workdir, target=target))
-        self.proc = subprocess.Popen([self.binary, "-d", "-c", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"unbound exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                dns.query.udp(dns.message.make_query("ready.invalid", "A"), "127.0.0.1",
-                              port=self.port, timeout=0.3)
-                return
-            except (dns.exception.Timeout, OSError):
-                time.sleep(0.1)
-        raise RuntimeError("unbound did not answer within 15 s")
+        conf.write_text(unbound_conf(
+            self.port, self.workdir, server=LAB_DATA, clauses=DNSTAP_CLAUSE.format(target=target),
+            logfile=f"{self.workdir}/unbound.log", pidfile=f"{self.workdir}/unbound.pid"))
+        self.proc = start_unbound(self.binary, conf, self.port)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=15)
+        stop_server(self.proc)
         self.proc = None
 
     def restart(self) -> None:
@@ -128,8 +104,7 @@ class Unbound:
         self.start()
 
     def query(self, name: str, rdtype: str = "A") -> dns.message.Message:
-        return dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1",
-                             port=self.port, timeout=3)
+        return ask(self.port, name, rdtype, timeout=3)
 
     def logged_replies(self) -> list[tuple[str, str, str]]:
         """(qname, qtype, rcode) of every reply Unbound logged (log-replies)."""
@@ -204,23 +179,11 @@ class Knot:
                                          socket=self.socket))
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"knotd exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                self.query("ns1.reg.test")
-                return
-            except (dns.exception.Timeout, OSError):
-                time.sleep(0.1)
-        raise RuntimeError("knotd did not answer within 15 s")
+        wait_for_dns(self.proc, self.port, "ns1.reg.test", name="knotd", query_timeout=2)
 
     def query(self, name: str, rdtype: str = "A") -> dns.message.Message:
-        return dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1",
-                             port=self.port, timeout=2)
+        return ask(self.port, name, rdtype)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=15)
+        stop_server(self.proc)
         self.proc = None

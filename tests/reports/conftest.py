@@ -66,7 +66,7 @@ def unbound_zone(tmp_path: Path) -> Iterator[Callable[[dict[str, list[str]]], in
     import subprocess
 
     from conftest import free_port, require_binary
-    from web.conftest import _wait_for_dns
+    from servers import start_unbound, stop_server, unbound_conf
 
     binary = require_binary("/usr/sbin/unbound", "unbound")
     procs: list[subprocess.Popen[bytes]] = []
@@ -74,30 +74,14 @@ def unbound_zone(tmp_path: Path) -> Iterator[Callable[[dict[str, list[str]]], in
     def start(records: dict[str, list[str]]) -> int:
         port = free_port()
         zones = sorted({name.split(".", 1)[1] for name in records})
-        lines = [f'  local-zone: "{z}." static' for z in zones]
-        lines += [f"  local-data: '{name}. 60 IN A {ip}'" for name, ips in records.items()
+        lines = [f'local-zone: "{z}." static' for z in zones]
+        lines += [f"local-data: '{name}. 60 IN A {ip}'" for name, ips in records.items()
                   for ip in ips]
         conf = tmp_path / f"unbound-{port}.conf"
-        conf.write_text(f"""server:
-  interface: 127.0.0.1
-  port: {port}
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "{tmp_path}"
-  pidfile: ""
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
-""" + "\n".join(lines) + "\nremote-control:\n  control-enable: no\n")
-        proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        procs.append(proc)
-        _wait_for_dns(port, proc)
+        conf.write_text(unbound_conf(port, tmp_path, server=lines))
+        procs.append(start_unbound(binary, conf, port, probe="probe.invalid"))
         return port
 
     yield start
     for proc in procs:
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)

@@ -4,9 +4,6 @@ events were never put in the zone."""
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from typer.testing import CliRunner
 
 from bluelamp.cli import app
 from conftest import free_port, require_binary  # tests/conftest.py
+from servers import start_unbound, stop_server, unbound_conf
 
 ZONE = """$ORIGIN hosting.example.
 $TTL 60
@@ -44,20 +42,8 @@ def unbound_with_rpz(tmp_path: Path, share_lake: Path) -> Iterator[int]:
     (tmp_path / "hosting.zone").write_text(ZONE)
     port = free_port()
     conf = tmp_path / "unbound.conf"
-    conf.write_text(f"""server:
-  interface: 127.0.0.1
-  port: {port}
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "{tmp_path}"
-  pidfile: ""
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
-  module-config: "respip iterator"
-auth-zone:
+    conf.write_text(unbound_conf(port, tmp_path, server=['module-config: "respip iterator"'],
+                                 clauses=f"""auth-zone:
   name: "hosting.example."
   zonefile: "{tmp_path / 'hosting.zone'}"
   for-downstream: no
@@ -65,34 +51,18 @@ auth-zone:
 rpz:
   name: "rpz.bluelamp."
   zonefile: "{rpz}"
-remote-control:
-  control-enable: no
-""")
-    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+"""))
+    # ready once the auth-zone resolves, not merely when the port answers
+    proc = start_unbound(binary, conf, port, probe="ok.hosting.example",
+                         ready=lambda reply: reply.rcode() == dns.rcode.NOERROR)
     try:
-        _wait(port, proc)
         yield port
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)
 
 
 def _ask(port: int, name: str) -> dns.message.Message:
     return dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=2)
-
-
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"unbound exited: {err}")
-        with contextlib.suppress(Exception):
-            if _ask(port, "ok.hosting.example").rcode() == dns.rcode.NOERROR:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("unbound did not answer")
 
 
 @pytest.mark.system

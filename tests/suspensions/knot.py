@@ -8,18 +8,15 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dns.exception
 import dns.message
-import dns.query
 
 from conftest import free_port  # tests/conftest.py
+from servers import ask, stop_server, wait_for_dns
 
 ZONE = "reg.test"
 KEY_NAME = "bluelamp-key"
@@ -95,26 +92,13 @@ class Knot:
                                          signing="on" if self.signed else "off"))
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"knotd exited: {err}")
-            try:
-                if self.query(f"ns1.nic.{ZONE}").answer:
-                    return
-            except (dns.exception.Timeout, OSError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("knotd did not answer within 15 s")
+        wait_for_dns(self.proc, self.port, f"ns1.nic.{ZONE}", name="knotd", query_timeout=2,
+                     ready=lambda reply: bool(reply.answer))
 
     def query(self, name: str, rdtype: str = "A") -> dns.message.Message:
-        return dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1",
-                             port=self.port, timeout=2)
+        return ask(self.port, name, rdtype)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=15)
+        stop_server(self.proc)
         self.proc = None
         shutil.rmtree(self.rundir, ignore_errors=True)

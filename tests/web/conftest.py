@@ -32,6 +32,7 @@ from bluelamp.store.models.accounts import Role
 from bluelamp.web import accounts, orgs
 from bluelamp.web.app import create_app
 from conftest import free_port, require_binary  # tests/conftest.py (on sys.path under pytest)
+from servers import start_unbound, stop_server, unbound_conf
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORD = "correct horse battery staple"
@@ -297,47 +298,13 @@ def unbound_txt(tmp_path: Path) -> Iterator[Callable[[str, str], int]]:
     def start(name: str, text: str) -> int:
         port = free_port()
         conf = tmp_path / f"unbound-{port}.conf"
-        conf.write_text(f"""server:
-  interface: 127.0.0.1
-  port: {port}
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "{tmp_path}"
-  pidfile: ""
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
-  local-zone: "{name.split('.', 1)[1]}." static
-  local-data: '{name}. 60 IN TXT "{text}"'
-remote-control:
-  control-enable: no
-""")
-        proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        procs.append(proc)
-        _wait_for_dns(port, proc)
+        zone = name.split(".", 1)[1]
+        conf.write_text(unbound_conf(port, tmp_path, server=[
+            f'local-zone: "{zone}." static',
+            f"local-data: '{name}. 60 IN TXT \"{text}\"'"]))
+        procs.append(start_unbound(binary, conf, port, probe="probe.invalid"))
         return port
 
     yield start
     for proc in procs:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wait_for_dns(port: int, proc: subprocess.Popen[bytes]) -> None:
-    import dns.message
-    import dns.query
-
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"unbound exited: {err}")
-        with contextlib.suppress(Exception):
-            dns.query.udp(dns.message.make_query("probe.invalid", "A"), "127.0.0.1",
-                          timeout=0.3, port=port)
-            return
-        time.sleep(0.1)
-    raise RuntimeError("unbound did not answer")
+        stop_server(proc)
