@@ -87,10 +87,7 @@ def run_demo(out: Path, *, clients: int, hours: float, seed: int,
     pq.write_table(labels, out / "labels.parquet")
     lake = Lake(settings.lake.path)
     engine = Engine(default_detectors(indicators=list(indicators or [])), lake=lake)
-    findings: list[Finding] = []
-    for batch in dns.to_batches(max_chunksize=settings.engine.batch_size):
-        findings += engine.process(batch)
-    findings += engine.flush()
+    findings = engine.run(dns.to_batches(max_chunksize=settings.engine.batch_size))
 
     attributor = Attributor.from_settings(settings)
     own = findings_to_events(findings_table(findings)) if findings else EVENT.empty_table()

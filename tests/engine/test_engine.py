@@ -225,3 +225,16 @@ def test_advance_closes_idle_windows_after_grace() -> None:
     engine.process(dns([{"ts": at(59), "client": "a"}]))
     assert engine.metrics.late_rows == 1
     assert engine.metrics.lag(at(65)) == dt.timedelta(minutes=6)  # newest row: at(59)
+
+
+def test_run_is_process_then_flush() -> None:
+    from bluelamp.detect.engine import Engine, default_detectors
+    from bluelamp.simulate import simulate_day
+
+    dns, _ = simulate_day(clients=20, hours=2, seed=3)
+    by_hand = Engine(default_detectors(), write_observations=False)
+    expected = [f for b in dns.to_batches(max_chunksize=4096) for f in by_hand.process(b)]
+    expected += by_hand.flush()
+    run = Engine(default_detectors(), write_observations=False).run(
+        dns.to_batches(max_chunksize=4096))
+    assert [f.to_row() for f in run] == [f.to_row() for f in expected]

@@ -14,7 +14,7 @@ import inspect
 import logging
 import pkgutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -166,6 +166,13 @@ class Engine:
         """Live input that is idle: close windows that ended before `now` (minus grace)."""
         self._watermark = max(self._watermark, to_us(now))
         return self._close_until(self._watermark - self.grace_us)
+
+    def run(self, chunks: Iterable[Chunk | pa.RecordBatch | pa.Table]) -> list[Finding]:
+        """A whole finite input: `process` every chunk, then `flush`."""
+        found: list[Finding] = []
+        for chunk in chunks:
+            found += self.process(chunk)
+        return found + self.flush()
 
     def flush(self) -> list[Finding]:
         """End of input: close every open window and write what is buffered."""

@@ -43,10 +43,7 @@ def evaluate_traffic(folder: Path, *, detectors: list[Detector[Any]] | None = No
     if progress:
         progress(f"analysing {path.name} with {len(chosen)} detectors")
     started = time.process_time()
-    findings = []
-    for chunk in read_path(path):
-        findings += engine.process(chunk)
-    findings += engine.flush()
+    findings = engine.run(read_path(path))
     found = [Detected(f, window_end(f, windows[f.detector])) for f in findings]
     result = client_metrics(labels, found, sorted(windows))
     result["infected_client"] = dga_metrics(labels, found)
