@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,13 @@ def demo_networks() -> list[str]:
     return [net for org in DEMO_ORGS for net in org[3]]
 
 
+def _toml_table(name: str, values: dict[str, object]) -> str:
+    """One TOML table. JSON strings, numbers and arrays of them are valid TOML values, so
+    names and paths with quotes or backslashes stay intact."""
+    body = "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
+    return f"[{name}]\n{body}\n"
+
+
 def write_config(out: Path) -> Path:
     """The demo's settings file (lake, database, attribution) and the data files it names."""
     from bluelamp.web.seed import DEMO_ORGS
@@ -53,9 +61,9 @@ def write_config(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     orgs = out / "orgs.toml"
     orgs.write_text("".join(
-        f'[[organisation]]\nname = "{name}"\nsector = "{sector}"\nregion = "{region}"\n'
-        f"networks = {list(nets)!r}\nasns = {list(asns)!r}\ncountry = \"{DEMO_COUNTRY}\"\n\n"
-        .replace("'", '"')
+        _toml_table("[organisation]", {"name": name, "sector": sector, "region": region,
+                                       "networks": list(nets), "asns": list(asns),
+                                       "country": DEMO_COUNTRY})
         for name, sector, region, nets, asns in DEMO_ORGS))
     delegated = out / "delegated-demo.txt"
     lines = ["2|demo|1|0|19700101|20261121|+0000"]
@@ -67,10 +75,10 @@ def write_config(out: Path) -> Path:
     delegated.write_text("\n".join(lines) + "\n")
     config = out / "bluelamp.toml"
     config.write_text(
-        f'[lake]\npath = "{(out / "lake").resolve()}"\n\n'
-        f'[database]\nurl = "sqlite:///{(out / "bluelamp.db").resolve()}"\n\n'
-        f'[attribution]\ncountry = "{DEMO_COUNTRY}"\norgs = "{orgs.resolve()}"\n'
-        f'delegated = ["{delegated.resolve()}"]\n')
+        _toml_table("lake", {"path": str((out / "lake").resolve())})
+        + _toml_table("database", {"url": f"sqlite:///{(out / 'bluelamp.db').resolve()}"})
+        + _toml_table("attribution", {"country": DEMO_COUNTRY, "orgs": str(orgs.resolve()),
+                                      "delegated": [str(delegated.resolve())]}))
     return config
 
 
